@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh clone: `make train` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+LESSON ?= linear_regression
+ARGS   ?=
+PORT   ?= 6006
+STAMP  := $(VENV)/.installed
+
+.PHONY: help setup train lessons tensorboard test test-slow lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP)  ## create .venv and install the project
+
+train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="trainer.max_epochs=2000"
+	$(PY) -m lightning_lessons.train lesson=$(LESSON) $(ARGS)
+
+lessons: $(STAMP)  ## list every lesson with its defaults
+	@$(PY) -m lightning_lessons.lessons
+
+tensorboard: $(STAMP)  ## serve logs/ on 127.0.0.1
+	@mkdir -p logs
+	@echo "TensorBoard: http://127.0.0.1:$(PORT)/"
+	$(VENV)/bin/tensorboard --logdir logs --host 127.0.0.1 --port $(PORT)
+
+test: $(STAMP)  ## the fast test suite
+	$(PY) -m pytest
+
+test-slow: $(STAMP)  ## only the slow tests (full-length runs)
+	$(PY) -m pytest -m slow
+
+lint: $(STAMP)  ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)  ## the Trainer against a plain PyTorch loop, side by side
+	$(PY) scripts/benchmark.py
+
+clean:  ## remove run outputs
+	rm -rf logs outputs multirun .pytest_cache .ruff_cache

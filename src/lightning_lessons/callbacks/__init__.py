@@ -1,0 +1,7 @@
+"""Callbacks: console progress and the pictures lessons draw into TensorBoard."""
+
+from lightning_lessons.callbacks.progress import LessonProgressBar
+from lightning_lessons.callbacks.regression import FitFigure, ParameterTracker
+from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
+
+__all__ = ["EveryNEpochs", "FitFigure", "LessonProgressBar", "ParameterTracker", "tensorboard_writer"]

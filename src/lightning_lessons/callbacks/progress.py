@@ -1,0 +1,72 @@
+"""Console progress: one bar for the whole fit on a terminal, a few plain lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import lightning as L
+from lightning.pytorch.callbacks import ProgressBar
+from tqdm import tqdm
+
+
+class LessonProgressBar(ProgressBar):
+    """A single bar over every training step of the fit, with the logged metrics beside it.
+
+    Lightning's default bar restarts every epoch, which for a 10,000-epoch lesson means 10,000 bars.
+    When the output is not a terminal (CI, `nohup`, a pipe) it prints at most `lines` concise lines
+    per run instead, one every `max_epochs / lines` epochs, so logs stay readable.
+    """
+
+    def __init__(self, refresh_seconds: float = 0.5, lines: int = 20) -> None:
+        super().__init__()
+        self.refresh_seconds = refresh_seconds
+        self.lines = lines
+        self._enabled = True
+        self._bar: tqdm | None = None
+        self._last_refresh = 0.0
+
+    def disable(self) -> None:
+        self._enabled = False
+
+    def enable(self) -> None:
+        self._enabled = True
+
+    def metrics_text(self, trainer: L.Trainer) -> str:
+        return "  ".join(f"{name}={float(value):.4g}" for name, value in trainer.progress_bar_metrics.items())
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self._enabled or not trainer.is_global_zero:
+            return
+        self._every = max(1, trainer.max_epochs // self.lines) if trainer.max_epochs > 0 else 1
+        if sys.stdout.isatty():
+            self._bar = tqdm(
+                total=int(trainer.estimated_stepping_batches),
+                initial=trainer.global_step,
+                desc=trainer.lightning_module.__class__.__name__,
+                unit="step",
+                dynamic_ncols=True,
+                file=sys.stdout,
+            )
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(1)
+        now = time.monotonic()
+        if now - self._last_refresh > self.refresh_seconds:
+            self._last_refresh = now
+            self._bar.set_postfix_str(f"epoch {trainer.current_epoch + 1}  {self.metrics_text(trainer)}")
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self._enabled or self._bar is not None or not trainer.is_global_zero:
+            return
+        epoch = trainer.current_epoch + 1
+        if epoch % self._every == 0 or epoch == trainer.max_epochs:
+            print(f"epoch {epoch}/{trainer.max_epochs}  {self.metrics_text(trainer)}", flush=True)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"epoch {trainer.current_epoch}  {self.metrics_text(trainer)}")
+            self._bar.close()
+            self._bar = None

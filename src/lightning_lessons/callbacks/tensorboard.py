@@ -1,0 +1,43 @@
+"""Access to the run's TensorBoard writer for callbacks that draw."""
+
+from __future__ import annotations
+
+import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch.utils.tensorboard import SummaryWriter
+
+
+def tensorboard_writer(trainer: L.Trainer) -> SummaryWriter | None:
+    """The TensorBoard writer on the main process, or None (another logger, or another rank)."""
+    if not trainer.is_global_zero:
+        return None
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            return logger.experiment
+    return None
+
+
+class EveryNEpochs(L.Callback):
+    """Calls `draw` every `every_n_epochs` training epochs and once more at the end of training."""
+
+    def __init__(self, every_n_epochs: int) -> None:
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
+        self.every_n_epochs = every_n_epochs
+        self._last_step = -1
+
+    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
+        raise NotImplementedError
+
+    def _maybe_draw(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        writer = tensorboard_writer(trainer)
+        if writer is not None and trainer.global_step != self._last_step:
+            self._last_step = trainer.global_step
+            self.draw(trainer, pl_module, writer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self._maybe_draw(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._maybe_draw(trainer, pl_module)

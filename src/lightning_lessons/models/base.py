@@ -1,0 +1,69 @@
+"""What every lesson's LightningModule shares: network, loss, logging cadence, optimizer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+
+
+class LessonModule(L.LightningModule):
+    """Trains any plain `nn.Module` (`net`) with a loss module and an optimizer partial from the config.
+
+    Training metrics are logged only at the steps the loggers write (`trainer.log_every_n_steps`)
+    and at the last step: `self.log` costs more than a whole step of the tiny full-batch lessons,
+    and the values in between would never reach a logger anyway.
+    """
+
+    def __init__(
+        self, net: nn.Module, loss: nn.Module | None = None, optimizer: OptimizerFactory | None = None
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.loss_fn = loss if loss is not None else nn.MSELoss()
+        self.optimizer_factory = optimizer
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def configure_optimizers(self) -> Optimizer:
+        if self.optimizer_factory is None:
+            raise ValueError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
+        return self.optimizer_factory(self.parameters())
+
+    def should_log_step(self) -> bool:
+        trainer = self.trainer
+        last = trainer.is_last_batch and trainer.current_epoch + 1 >= trainer.max_epochs
+        return last or (self.global_step + 1) % trainer.log_every_n_steps == 0
+
+    def log_train(self, metrics: dict[str, Tensor], batch_size: int) -> None:
+        if self.should_log_step():
+            self.log_dict(metrics, prog_bar=True, batch_size=batch_size)
+
+    def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
+        """Loss on a validation or test batch, logged as `<stage>/loss`; lessons add their metrics."""
+        x, y = batch
+        loss = self.loss_fn(self(x), y)
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "val", batch_size=len(x))
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        return self.evaluate(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        return self.evaluate(batch, "test")
+
+    @torch.no_grad()
+    def predict(self, x: Tensor) -> Tensor:
+        """The network's output in evaluation mode, restoring the mode it was in."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(x)
+        finally:
+            self.train(was_training)

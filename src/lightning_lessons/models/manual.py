@@ -1,0 +1,69 @@
+"""Gradient descent written out by hand: Lightning's manual optimization with no optimizer object."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from lightning_lessons.models.base import LessonModule
+
+# The lesson has no optimizer on purpose; Lightning's reminder that there is none is noise here.
+warnings.filterwarnings("ignore", message=r".*`configure_optimizers` returned `None`.*")
+
+
+class ManualRegressionModule(LessonModule):
+    """`w -= lr * w.grad` under `no_grad`, then zero the gradient: the update of R1, R3 and R5 (1, 2).
+
+    `gradients="autograd"` gets `w.grad` from `loss.backward()`; `gradients="manual"` asks the network
+    for its hand-written gradients (`TwoLayerNet.manual_gradients`), so no autograd graph is built.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        lr: float,
+        loss: nn.Module | None = None,
+        gradients: Literal["autograd", "manual"] = "autograd",
+    ) -> None:
+        super().__init__(net, loss)
+        self.automatic_optimization = False
+        self.lr = lr
+        self.gradients = gradients
+        if gradients == "manual":
+            if not hasattr(net, "manual_gradients"):
+                raise ValueError(f"{type(net).__name__} has no hand-written gradients (manual_gradients)")
+            if not (isinstance(self.loss_fn, nn.MSELoss) and self.loss_fn.reduction == "sum"):
+                raise ValueError("hand-written gradients are those of ((y_pred - y) ** 2).sum(): "
+                                 "set model.loss.reduction=sum")
+
+    def configure_optimizers(self) -> None:
+        return None
+
+    def compute_gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        if self.gradients == "manual":
+            return self.net.manual_gradients(x, y)
+        loss = self.loss_fn(self(x), y)
+        self.manual_backward(loss)
+        return loss.detach(), {name: p.grad for name, p in self.net.named_parameters()}
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        loss, grads = self.compute_gradients(x, y)
+        with torch.no_grad():
+            for name, param in self.net.named_parameters():
+                param -= self.lr * grads[name]
+                if param.grad is not None:
+                    param.grad.zero_()
+        self.log_train({"train/loss": loss}, batch_size=len(x))
+        self._count_step()
+        return loss
+
+    def _count_step(self) -> None:
+        # Lightning counts a step when an optimizer steps. With none, tell its progress tracker, or
+        # `global_step` stays 0 and checkpoints after the first are skipped as "already saved".
+        progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+        progress.increment_ready()
+        progress.increment_completed()

@@ -1,0 +1,22 @@
+"""Fully connected networks built from a list of layer widths."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+class MLP(nn.Sequential):
+    """`Linear -> ReLU -> ... -> Linear` through the given hidden widths (no activation at the end).
+
+    R4 is `MLP(1, [20], 1)`; R5's third and fourth variants are `MLP(1000, [100], 10)` and
+    `MLP(1000, [1000], 10)`. Being an `nn.Sequential`, it prints and indexes like the notes' models.
+    """
+
+    def __init__(self, in_features: int, hidden: list[int], out_features: int) -> None:
+        widths = [in_features, *hidden, out_features]
+        layers: list[nn.Module] = []
+        for index, (fan_in, fan_out) in enumerate(zip(widths, widths[1:], strict=False)):
+            if index:
+                layers.append(nn.ReLU())
+            layers.append(nn.Linear(fan_in, fan_out))
+        super().__init__(*layers)

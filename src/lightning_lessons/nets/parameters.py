@@ -1,0 +1,24 @@
+"""Reading a small network's parameters as named numbers."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def scalar_parameters(module: nn.Module, limit: int = 16) -> dict[str, float]:
+    """`{"weight": 1.01, "bias": 0.6}` for a small model, `{}` when it has more than `limit` numbers.
+
+    Names follow the parameters (`weight[2]` for the third entry of a multi-entry tensor), which is
+    how data modules name the parameters they were generated with, so the two line up.
+    """
+    params = dict(module.named_parameters())
+    if sum(p.numel() for p in params.values()) > limit:
+        return {}
+    values: dict[str, float] = {}
+    for name, param in params.items():
+        flat = param.detach().flatten().tolist()
+        if len(flat) == 1:
+            values[name] = flat[0]
+        else:
+            values.update({f"{name}[{i}]": value for i, value in enumerate(flat)})
+    return values

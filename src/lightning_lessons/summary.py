@@ -1,0 +1,89 @@
+"""The end of a run: final metrics to TensorBoard's hparams view, `metrics.json`, and a console summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from omegaconf import DictConfig, OmegaConf
+
+from lightning_lessons.nets import scalar_parameters
+
+log = logging.getLogger(__name__)
+
+# Config sections that describe the experiment (the rest is plumbing: paths, callbacks, loggers).
+HPARAM_SECTIONS = ("lesson_name", "seed", "data", "model", "trainer")
+
+
+def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
+    """The experiment's settings, flattened to `section/key` for TensorBoard's hparams table."""
+    flat: dict[str, Any] = {}
+
+    def visit(value: Any, prefix: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{prefix}/{key}" if prefix else str(key))
+        else:
+            flat[prefix] = value if isinstance(value, (int, float, str, bool)) else str(value)
+
+    container = OmegaConf.to_container(cfg, resolve=True)
+    visit({key: container[key] for key in HPARAM_SECTIONS if key in container}, "")
+    return flat
+
+
+def _checkpoints(trainer: L.Trainer) -> ModelCheckpoint | None:
+    return next((cb for cb in trainer.callbacks if isinstance(cb, ModelCheckpoint)), None)
+
+
+def finish_run(
+    cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule,
+    metrics: dict[str, float], output_dir: Path,
+) -> dict[str, Any]:
+    """Record the run's results everywhere a user looks for them, and return them."""
+    checkpoint = _checkpoints(trainer)
+    best_score = checkpoint.best_model_score if checkpoint is not None else None
+    result: dict[str, Any] = {
+        "lesson": cfg.lesson_name,
+        "seed": cfg.seed,
+        "epochs": trainer.current_epoch,
+        "metrics": metrics,
+        "best": {
+            "monitor": cfg.monitor,
+            "value": float(best_score) if best_score is not None else None,
+            "checkpoint": checkpoint.best_model_path if checkpoint is not None else None,
+        },
+    }
+    for logger in trainer.loggers:
+        logger.log_hyperparams(hyperparameters(cfg), {f"final/{k}": v for k, v in metrics.items()})
+        logger.finalize("success")
+    if trainer.is_global_zero:
+        (output_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+        log.info(summary_text(result, model, datamodule, output_dir))
+    return result
+
+
+def summary_text(result: dict[str, Any], model: L.LightningModule, datamodule: Any, output_dir: Path) -> str:
+    lines = [f"\n{result['lesson']}: {result['epochs']} epochs, run folder {output_dir}"]
+    best = result["best"]
+    if best["checkpoint"]:
+        score = f" ({best['monitor']} {best['value']:.6g})" if best["value"] is not None else ""
+        lines.append(f"  checkpoints  {best['checkpoint']}{score} and last.ckpt beside it")
+    lines.append(f"  config       {output_dir / '.hydra' / 'config.yaml'}")
+    lines.append(f"  tensorboard  make tensorboard   (or: tensorboard --logdir {output_dir.parent.parent})")
+    learned = scalar_parameters(model.net)
+    targets = getattr(datamodule, "target_parameters", None) or {}
+    if learned:
+        lines.append(f"  {'parameter':<12} {'learned':>10} {'target':>10}")
+        for name, value in learned.items():
+            target = f"{targets[name]:>10.4f}" if name in targets else f"{'':>10}"
+            lines.append(f"  {name:<12} {value:>10.4f} {target}")
+    lines.append(f"  {'metric':<12} {'value':>10}")
+    for name, value in result["metrics"].items():
+        shown = f"{value:>10.6g}" if math.isfinite(value) else f"{value:>10}"
+        lines.append(f"  {name:<12} {shown}")
+    return "\n".join(lines)
