@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
+from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -18,10 +20,18 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 CONFIG_NAME = "train"
 
 
+def every(total: int | None, times: int) -> int:
+    """The interval that does something `times` times over `total` epochs (at least every epoch)."""
+    return max(1, (total or 0) // times)
+
+
 def register_resolvers() -> None:
-    """`${pid:}` keeps two runs started in the same second out of each other's folders."""
+    """`${pid:}` keeps two runs started in the same second out of each other's folders;
+    `${every:${trainer.max_epochs},20}` validates, checkpoints and draws 20 times a run, however long."""
     if not OmegaConf.has_resolver("pid"):
         OmegaConf.register_new_resolver("pid", os.getpid)
+    if not OmegaConf.has_resolver("every"):
+        OmegaConf.register_new_resolver("every", every)
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
@@ -49,11 +59,20 @@ def _explain_unknown_key(key: str, overrides: list[str], config_name: str) -> st
         node = None
     lines = [f"unknown config key '{key}'."]
     if isinstance(node, DictConfig):
-        allowed = sorted(str(k) for k in node)
-        close = difflib.get_close_matches(name, allowed, n=3)
+        allowed = sorted(str(k) for k in node if not str(k).startswith("_"))
+        target = node.get("_target_")
+        takes = list(inspect.signature(get_object(target)).parameters) if target else []
+        if name in takes:
+            return f"'{key}' is not set by this config, though {target} takes it: add it with +{key}=<value>"
+        close = difflib.get_close_matches(name, allowed + [t for t in takes if t not in allowed], n=3)
+        prefix = f"{parent}." if parent else ""
         if close:
-            lines.append("Did you mean: " + ", ".join(f"{parent + '.' if parent else ''}{c}" for c in close) + "?")
-        lines.append(f"Keys allowed under '{parent or '<top level>'}': " + ", ".join(allowed))
+            lines.append("Did you mean: " + ", ".join(prefix + c for c in close) + "?")
+        lines.append(f"Keys set under '{parent or '<top level>'}': " + (", ".join(allowed) or "(none)"))
+        if target:
+            lines.append(
+                f"{target} takes more; add one the config does not set with '+': +{prefix}<name>=<value>"
+            )
     return "\n".join(lines)
 
 
@@ -77,6 +96,8 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
         cfg = compose(overrides, config_name)
     except (HydraException, OmegaConfBaseException) as error:
         key = _unknown_key(error)
-        return _explain_unknown_key(key, overrides, config_name) if key else str(error)
+        if key:
+            return _explain_unknown_key(key, overrides, config_name)
+        return str(error).split("\nConfig search path:")[0].strip()
     problems = check_config(cfg)
     return "\n".join(problems) if problems else None

@@ -8,7 +8,9 @@ from torch import Tensor
 
 def fit_figure(x: Tensor, y: Tensor, prediction: Tensor, title: str) -> Figure:
     """Data and fitted curve for one input feature; otherwise predicted against true targets."""
-    figure = Figure(figsize=(5.0, 3.6), dpi=90, layout="constrained")
+    # Fixed margins: a layout engine doubles the ~70 ms a figure costs on a small CPU.
+    figure = Figure(figsize=(5.0, 3.6), dpi=80)
+    figure.subplots_adjust(left=0.13, right=0.97, bottom=0.13, top=0.91)
     axes = figure.subplots()
     if x.shape[1] == 1 and y.shape[1] == 1:
         order = x[:, 0].argsort()

@@ -35,7 +35,13 @@ class RunSettings:
     num_threads: int | None
 
 
-_SEQUENCES = {list, tuple, collections.abc.Sequence, collections.abc.Iterable, collections.abc.MutableSequence}
+_SEQUENCES = {
+    list,
+    tuple,
+    collections.abc.Sequence,
+    collections.abc.Iterable,
+    collections.abc.MutableSequence,
+}
 _BUILTINS = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
 
 
@@ -66,8 +72,18 @@ def accepts(hint: Any, value: Any) -> bool:
     return True
 
 
-def _describe(hint: Any) -> str:
-    return str(hint).replace("typing.", "").replace("NoneType", "None").replace("<class '", "").replace("'>", "")
+def describe(hint: Any) -> str:
+    """A type hint as a user reads it: `int | None`, `one of 'sum', 'mean'`."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return " | ".join(describe(arm) for arm in get_args(hint))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(value) for value in get_args(hint))
+    if hint is type(None):
+        return "None"
+    if isinstance(hint, type) and origin is None:
+        return hint.__name__
+    return str(hint).replace("typing.", "")
 
 
 def _check_value(node: DictConfig, key: str, full_key: str, hint: Any, problems: list[str]) -> None:
@@ -80,7 +96,7 @@ def _check_value(node: DictConfig, key: str, full_key: str, hint: Any, problems:
         return  # an interpolation only the running app can resolve, such as ${hydra:...}
     if hint is not None and not accepts(hint, value):
         shown = OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
-        problems.append(f"'{full_key}={shown!r}' has the wrong type: expected {_describe(hint)}")
+        problems.append(f"{full_key}={shown!r} has the wrong type: expected {describe(hint)}")
 
 
 def _check_target(node: DictConfig, path: str, problems: list[str]) -> None:
@@ -96,7 +112,11 @@ def _check_target(node: DictConfig, path: str, problems: list[str]) -> None:
     except Exception:
         hints = {}
     kinds = inspect.Parameter
-    params = {n: p for n, p in signature.parameters.items() if p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD)}
+    params = {
+        n: p
+        for n, p in signature.parameters.items()
+        if p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD)
+    }
     takes_any = any(p.kind is kinds.VAR_KEYWORD for p in signature.parameters.values())
     for key in node:
         key = str(key)

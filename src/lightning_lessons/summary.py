@@ -41,8 +41,12 @@ def _checkpoints(trainer: L.Trainer) -> ModelCheckpoint | None:
 
 
 def finish_run(
-    cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule,
-    metrics: dict[str, float], output_dir: Path,
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    model: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    metrics: dict[str, float],
+    output_dir: Path,
 ) -> dict[str, Any]:
     """Record the run's results everywhere a user looks for them, and return them."""
     checkpoint = _checkpoints(trainer)
@@ -52,6 +56,8 @@ def finish_run(
         "seed": cfg.seed,
         "epochs": trainer.current_epoch,
         "metrics": metrics,
+        "parameters": scalar_parameters(model.net),
+        "target_parameters": getattr(datamodule, "target_parameters", None),
         "best": {
             "monitor": cfg.monitor,
             "value": float(best_score) if best_score is not None else None,
@@ -63,20 +69,25 @@ def finish_run(
         logger.finalize("success")
     if trainer.is_global_zero:
         (output_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-        log.info(summary_text(result, model, datamodule, output_dir))
+        log.info(summary_text(result, output_dir))
     return result
 
 
-def summary_text(result: dict[str, Any], model: L.LightningModule, datamodule: Any, output_dir: Path) -> str:
-    lines = [f"\n{result['lesson']}: {result['epochs']} epochs, run folder {output_dir}"]
+def _shown(path: str | Path) -> str:
+    """A path relative to the working directory when it lies below it, as the user typed it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def summary_text(result: dict[str, Any], output_dir: Path) -> str:
+    lines = [f"\n{result['lesson']}: {result['epochs']} epochs, run folder {_shown(output_dir)}"]
     best = result["best"]
     if best["checkpoint"]:
         score = f" ({best['monitor']} {best['value']:.6g})" if best["value"] is not None else ""
-        lines.append(f"  checkpoints  {best['checkpoint']}{score} and last.ckpt beside it")
-    lines.append(f"  config       {output_dir / '.hydra' / 'config.yaml'}")
-    lines.append(f"  tensorboard  make tensorboard   (or: tensorboard --logdir {output_dir.parent.parent})")
-    learned = scalar_parameters(model.net)
-    targets = getattr(datamodule, "target_parameters", None) or {}
+        lines.append(f"  checkpoints  {_shown(best['checkpoint'])}{score}, last.ckpt beside it")
+    lines.append(f"  config       {_shown(output_dir / '.hydra' / 'config.yaml')}")
+    lines.append(f"  tensorboard  make tensorboard, or: tensorboard --logdir {_shown(output_dir.parent)}")
+    learned, targets = result["parameters"], result["target_parameters"] or {}
     if learned:
         lines.append(f"  {'parameter':<12} {'learned':>10} {'target':>10}")
         for name, value in learned.items():

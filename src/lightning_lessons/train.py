@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from omegaconf import DictConfig
 
+if TYPE_CHECKING:
+    import lightning as L
+
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, check_command_line, register_resolvers
+
+# Lightning's notices that do not apply to in-memory tensor loaders and full-batch lessons.
+_IRRELEVANT_WARNINGS = (
+    r".*smaller than the logging interval.*",  # metrics are logged every n global steps, not per epoch
+    r".*Total length of `list` across ranks is zero.*",  # a lesson without a validation split
+    r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # inside Lightning itself
+    r".*`configure_optimizers` returned `None`.*",  # manual lessons have no optimizer on purpose
+)
+
+
+class _NoAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+def quiet_lightning() -> None:
+    """Keep the console to what a learner needs: drop warnings that do not apply to these lessons."""
+    for pattern in _IRRELEVANT_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
 
 
 class ConfigError(ValueError):
@@ -23,33 +49,58 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in (group or {}).values() if node is not None]
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit the lesson the config describes, test its best checkpoint, and record the results."""
+@dataclass
+class Experiment:
+    """The three objects a lesson's config describes, built and ready to fit."""
+
+    datamodule: L.LightningDataModule
+    model: L.LightningModule
+    trainer: L.Trainer
+
+
+def build(cfg: DictConfig) -> Experiment:
+    """Check the config, seed everything, and build data, model and Trainer from their `_target_`s."""
     import lightning as L
     import torch
     from hydra.utils import instantiate
+    from lightning.pytorch.callbacks import ProgressBar
 
     from lightning_lessons.schema import check_config
-    from lightning_lessons.summary import finish_run
 
     problems = check_config(cfg)
     if problems:
         raise ConfigError("\n".join(problems))
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    quiet_lightning()
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
-    loggers = instantiate_all(cfg.logger)
-    trainer = instantiate(cfg.trainer, callbacks=instantiate_all(cfg.callbacks), logger=loggers or False)
+    callbacks = instantiate_all(cfg.callbacks)
+    # With `callbacks.progress=null` there is no bar at all, rather than Lightning's default one.
+    bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
+    loggers = instantiate_all(cfg.logger) or False
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=bar)
+    return Experiment(datamodule, model, trainer)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit the lesson the config describes, test its best checkpoint, and record the results."""
+    from lightning_lessons.summary import finish_run
+
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    experiment = build(cfg)
+    datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    checkpoints = trainer.checkpoint_callback
+    if checkpoints is not None and checkpoints.dirpath and not trainer.interrupted:
+        # Checkpoints are written every few epochs; last.ckpt must hold the end of training.
+        trainer.save_checkpoint(Path(checkpoints.dirpath) / "last.ckpt")
 
     metrics = {name: float(value) for name, value in sorted(trainer.callback_metrics.items())}
     if cfg.test and datamodule.has_split("test"):
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        best = checkpoints.best_model_path if checkpoints is not None else ""
         for results in trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False):
             metrics.update({name: float(value) for name, value in sorted(results.items())})
     return finish_run(cfg, trainer, model, datamodule, metrics, output_dir)

@@ -25,7 +25,9 @@ class FitFigure(EveryNEpochs):
             x, y = x[rows], y[rows]
         prediction = pl_module.predict(x.to(pl_module.device)).float().cpu()
         loss = trainer.callback_metrics.get("train/loss")
-        title = f"epoch {trainer.current_epoch + 1}" + (f", train loss {float(loss):.4g}" if loss is not None else "")
+        title = f"epoch {trainer.current_epoch + 1}" + (
+            f", train loss {float(loss):.4g}" if loss is not None else ""
+        )
         writer.add_figure("fit", fit_figure(x, y, prediction, title), global_step=trainer.global_step)
 
 
@@ -45,7 +47,9 @@ class ParameterTracker(EveryNEpochs):
         self.targets = targets if targets.keys() == scalar_parameters(pl_module.net).keys() else {}
         writer = tensorboard_writer(trainer)
         if self.targets and writer is not None:
-            charts = {name: ["Multiline", [f"params/{name}", f"params/{name}_target"]] for name in self.targets}
+            charts = {
+                name: ["Multiline", [f"params/{name}", f"params/{name}_target"]] for name in self.targets
+            }
             writer.add_custom_scalars({"parameters": charts})
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:

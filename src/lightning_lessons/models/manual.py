@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from lightning_lessons.models.base import LessonModule
-
-# The lesson has no optimizer on purpose; Lightning's reminder that there is none is noise here.
-warnings.filterwarnings("ignore", message=r".*`configure_optimizers` returned `None`.*")
 
 
 class ManualRegressionModule(LessonModule):
@@ -36,8 +32,10 @@ class ManualRegressionModule(LessonModule):
             if not hasattr(net, "manual_gradients"):
                 raise ValueError(f"{type(net).__name__} has no hand-written gradients (manual_gradients)")
             if not (isinstance(self.loss_fn, nn.MSELoss) and self.loss_fn.reduction == "sum"):
-                raise ValueError("hand-written gradients are those of ((y_pred - y) ** 2).sum(): "
-                                 "set model.loss.reduction=sum")
+                raise ValueError(
+                    "hand-written gradients are those of ((y_pred - y) ** 2).sum(): "
+                    "set model.loss.reduction=sum"
+                )
 
     def configure_optimizers(self) -> None:
         return None

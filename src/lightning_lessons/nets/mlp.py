@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from torch import nn
 
 
@@ -15,7 +17,7 @@ class MLP(nn.Sequential):
     def __init__(self, in_features: int, hidden: list[int], out_features: int) -> None:
         widths = [in_features, *hidden, out_features]
         layers: list[nn.Module] = []
-        for index, (fan_in, fan_out) in enumerate(zip(widths, widths[1:], strict=False)):
+        for index, (fan_in, fan_out) in enumerate(pairwise(widths)):
             if index:
                 layers.append(nn.ReLU())
             layers.append(nn.Linear(fan_in, fan_out))
