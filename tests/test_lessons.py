@@ -24,8 +24,13 @@ def test_r1_recovers_the_least_squares_line(run_lesson):
 
 def test_r2_learns_weight_one_and_bias_near_point_six(run_lesson):
     result, run_dir = run_lesson(
-        "linear_regression", "data.n_samples=2000", "data.n_val=500", "data.n_test=500",
-        "model.optimizer.lr=0.05", "trainer.max_epochs=300", QUIET,
+        "linear_regression",
+        "data.n_samples=2000",
+        "data.n_val=500",
+        "data.n_test=500",
+        "model.optimizer.lr=0.05",
+        "trainer.max_epochs=300",
+        QUIET,
     )
     assert result["parameters"]["weight"] == pytest.approx(1.0, abs=0.03)
     assert result["parameters"]["bias"] == pytest.approx(0.6, abs=0.05)
@@ -35,7 +40,9 @@ def test_r2_learns_weight_one_and_bias_near_point_six(run_lesson):
 
 
 def test_r3_recovers_its_three_weights_and_bias(run_lesson):
-    result, _ = run_lesson("multifeature_regression_scratch", "model.lr=0.1", "trainer.max_epochs=1000", QUIET)
+    result, _ = run_lesson(
+        "multifeature_regression_scratch", "model.lr=0.1", "trainer.max_epochs=1000", QUIET
+    )
     for name, target in result["target_parameters"].items():
         assert result["parameters"][name] == pytest.approx(target, abs=0.15), name
     assert result["metrics"]["val/loss"] < 0.05
@@ -43,8 +50,12 @@ def test_r3_recovers_its_three_weights_and_bias(run_lesson):
 
 def test_r4_fits_the_cubic(run_lesson):
     result, run_dir = run_lesson(
-        "nonlinear_regression", "data.n_samples=1000", "data.n_val=200", "data.n_test=200",
-        "trainer.max_epochs=1500", QUIET,
+        "nonlinear_regression",
+        "data.n_samples=1000",
+        "data.n_val=200",
+        "data.n_test=200",
+        "trainer.max_epochs=1500",
+        QUIET,
     )
     # y = x**3 on [-3, 3] varies by ~100 around its mean; noise alone leaves 1.3**2 / 12 = 0.14.
     assert result["metrics"]["val/loss"] < 0.5
@@ -68,10 +79,14 @@ def test_r5_variants_drive_the_loss_down(run_lesson, lesson, overrides, drop):
 
 
 def test_r5_hand_written_and_autograd_variants_train_identically(run_lesson):
-    runs = [run_lesson(lesson, "trainer.max_epochs=5", QUIET, name=lesson)
-            for lesson in ("two_layer_net_manual", "two_layer_net_autograd")]
-    states = [torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
-              for _, run_dir in runs]
+    runs = [
+        run_lesson(lesson, "trainer.max_epochs=5", QUIET, name=lesson)
+        for lesson in ("two_layer_net_manual", "two_layer_net_autograd")
+    ]
+    states = [
+        torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+        for _, run_dir in runs
+    ]
     for name in states[0]:
         assert torch.allclose(states[0][name], states[1][name], rtol=1e-4, atol=1e-4), name
     assert runs[0][0]["metrics"]["train/loss"] == pytest.approx(runs[1][0]["metrics"]["train/loss"], rel=1e-4)

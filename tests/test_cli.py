@@ -1,0 +1,89 @@
+"""The command line as users type it: run folders, bad overrides, the lesson list."""
+
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, cli
+
+from lightning_lessons.config import check_command_line
+from lightning_lessons.lessons import lesson_names
+from lightning_lessons.lessons import main as list_lessons
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("trainer.max_epoch=5", ["trainer.max_epoch", "Did you mean: trainer.max_epochs"]),
+        ("trainer.max_epochs=abc", ["trainer.max_epochs='abc'", "expected int"]),
+        ("lesson=linear_regresion", ["lesson/linear_regresion", "Available options", "linear_regression"]),
+    ],
+)
+def test_bad_override_exits_nonzero_naming_the_key_and_leaves_no_run_folder(tmp_path, override, expected):
+    completed = cli(override, f"paths.log_dir={tmp_path}")
+    assert completed.returncode != 0
+    for text in expected:
+        assert text in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["+model.net.widht=3"], "unknown key 'model.net.widht': torch.nn.Linear takes in_features"),
+        (["model.optimizer.lr=fast"], "model.optimizer.lr='fast' has the wrong type: expected float"),
+        (["data.n_samples=1.5"], "data.n_samples=1.5 has the wrong type: expected int"),
+        (
+            ["data.noise=loud"],
+            "data.noise='loud' has the wrong type: expected one of 'rand', 'randn', 'none'",
+        ),
+        (["model.loss.reduction=sum"], "add it with +model.loss.reduction=<value>"),
+        (["model.net._target_=torch.nn.Nope"], "cannot use 'torch.nn.Nope'"),
+        (
+            ["-m", "model.optimizer.lr=0.1,0.2", "trainer.max_epoch=1"],
+            "unknown config key 'trainer.max_epoch'",
+        ),
+    ],
+)
+def test_command_line_check_explains_what_is_wrong(argv, expected):
+    assert expected in (check_command_line(argv) or "")
+
+
+def test_good_command_lines_pass_the_check():
+    assert (
+        check_command_line(
+            ["lesson=nonlinear_regression", "trainer.max_epochs=2000", "model.optimizer.lr=0.02"]
+        )
+        is None
+    )
+    assert check_command_line(["-m", "model.optimizer.lr=0.1,0.2"]) is None
+    assert check_command_line(["--cfg", "job"]) is None  # Hydra's own flags are Hydra's
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
+    args = ["lesson=two_layer_net_manual", "trainer.max_epochs=3", f"paths.log_dir={tmp_path}"]
+    command = [sys.executable, "-m", "lightning_lessons.train", *args]
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    runs = sorted((tmp_path / "two_layer_net_manual").iterdir())
+    assert len(runs) == 2
+    for run in runs:
+        assert (run / ".hydra" / "config.yaml").is_file()
+        assert list(run.glob("events.out.tfevents.*"))
+        assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "checkpoints" / "best.ckpt").is_file()
+        assert (run / "metrics.json").is_file()
+    assert all("run folder" in output and "train/loss" in output for output in outputs)
+
+
+def test_lesson_list_names_every_lesson_with_its_defaults(capsys):
+    list_lessons()
+    shown = capsys.readouterr().out
+    assert len(lesson_names()) == 8
+    for name in lesson_names():
+        assert name in shown
+    assert "linear_regression *" in shown and "10000 epochs, batch full, SGD(lr=0.0001)" in shown
