@@ -92,8 +92,10 @@ def _check_value(node: DictConfig, key: str, full_key: str, hint: Any, problems:
         return
     try:
         value = node[key]
-    except OmegaConfBaseException:
-        return  # an interpolation only the running app can resolve, such as ${hydra:...}
+    except OmegaConfBaseException as error:
+        if "hydra" not in str(error).lower():  # ${hydra:...} resolves only in a running Hydra app
+            problems.append(f"'{full_key}' cannot be resolved: {error}")
+        return
     if hint is not None and not accepts(hint, value):
         shown = OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
         problems.append(f"{full_key}={shown!r} has the wrong type: expected {describe(hint)}")

@@ -76,10 +76,10 @@ def build(cfg: DictConfig) -> Experiment:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
-    callbacks = instantiate_all(cfg.callbacks)
+    callbacks = instantiate_all(cfg.get("callbacks"))
     # With `callbacks.progress=null` there is no bar at all, rather than Lightning's default one.
     bar = any(isinstance(callback, ProgressBar) for callback in callbacks)
-    loggers = instantiate_all(cfg.logger) or False
+    loggers = instantiate_all(cfg.get("logger")) or False
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=bar)
     return Experiment(datamodule, model, trainer)
 

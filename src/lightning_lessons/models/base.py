@@ -31,6 +31,23 @@ class LessonModule(L.LightningModule):
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # Lightning records the running hook's name on the module around every hook call, dozens
+        # of times a step; `nn.Module.__setattr__` would look for parameters and submodules each time.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def transfer_batch_to_device(self, batch: object, device: torch.device, dataloader_idx: int) -> object:
+        # Lesson data already lives on the Trainer's device (see TensorDataModule): skip the walk
+        # over the batch that would move each tensor to where it already is.
+        if isinstance(batch, (tuple, list)) and all(
+            isinstance(t, Tensor) and t.device == device for t in batch
+        ):
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def configure_optimizers(self) -> Optimizer:
         if self.optimizer_factory is None:
             raise ValueError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
@@ -38,8 +55,11 @@ class LessonModule(L.LightningModule):
 
     def should_log_step(self) -> bool:
         trainer = self.trainer
+        every = trainer.log_every_n_steps
+        if not every:  # logging is off (log_every_n_steps=0, or a barebones Trainer)
+            return False
         last = trainer.is_last_batch and trainer.current_epoch + 1 >= trainer.max_epochs
-        return last or (self.global_step + 1) % trainer.log_every_n_steps == 0
+        return last or (self.global_step + 1) % every == 0
 
     def log_train(self, metrics: dict[str, Tensor], batch_size: int) -> None:
         if self.should_log_step():
