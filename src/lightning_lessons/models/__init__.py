@@ -1,7 +1,8 @@
 """LightningModules: how each family of lessons trains a plain `torch.nn` network."""
 
 from lightning_lessons.models.base import LessonModule
+from lightning_lessons.models.classification import ClassificationModule
 from lightning_lessons.models.manual import ManualRegressionModule
 from lightning_lessons.models.regression import RegressionModule
 
-__all__ = ["LessonModule", "ManualRegressionModule", "RegressionModule"]
+__all__ = ["ClassificationModule", "LessonModule", "ManualRegressionModule", "RegressionModule"]

@@ -55,7 +55,7 @@ class ManualRegressionModule(LessonModule):
                 param -= self.lr * grads[name]
                 if param.grad is not None:
                     param.grad.zero_()
-        self.log_train({"train/loss": loss}, batch_size=len(x))
+        self.log_train(len(x), loss=loss)
         self._count_step()
         return loss
 

@@ -17,5 +17,5 @@ class RegressionModule(LessonModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
         loss = self.loss_fn(self(x), y)
-        self.log_train({"train/loss": loss}, batch_size=len(x))
+        self.log_train(len(x), loss=loss)
         return loss

@@ -1,0 +1,16 @@
+"""Lesson data modules: every split an in-memory tensor, batched without per-sample Python."""
+
+from lightning_lessons.data.base import TensorDataModule
+from lightning_lessons.data.clusters import GaussianClustersDataModule
+from lightning_lessons.data.loader import TensorLoader
+from lightning_lessons.data.mnist import DataError, MNISTDataModule
+from lightning_lessons.data.synthetic import SyntheticRegressionDataModule
+
+__all__ = [
+    "DataError",
+    "GaussianClustersDataModule",
+    "MNISTDataModule",
+    "SyntheticRegressionDataModule",
+    "TensorDataModule",
+    "TensorLoader",
+]

@@ -1,0 +1,65 @@
+"""What every lesson's data module shares: splits held as tensors, served by `TensorLoader`."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from lightning_lessons.data.loader import TensorLoader
+
+Split = tuple[Tensor, ...]
+
+
+class TensorDataModule(L.LightningDataModule):
+    """A data module whose splits fit in memory as tensors.
+
+    Subclasses build the splits once (`build_splits`); this class moves them to the Trainer's device
+    on first use, so on a GPU the data set lives there and a batch costs no host-to-device copy.
+    """
+
+    def __init__(self, batch_size: int | None = None, eval_batch_size: int | None = None, seed: int = 0):
+        super().__init__()
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.seed = seed
+        self.splits: dict[str, Split] = {}
+        self._device_splits: dict[str, Split] = {}
+
+    @abstractmethod
+    def build_splits(self) -> dict[str, Split]:
+        """Return the available splits among 'train', 'val' and 'test', each a tuple of tensors."""
+
+    def setup(self, stage: str | None = None) -> None:
+        if not self.splits:
+            self.splits = {name: split for name, split in self.build_splits().items() if len(split[0])}
+
+    def has_split(self, name: str) -> bool:
+        self.setup()
+        return name in self.splits
+
+    @property
+    def device(self) -> torch.device:
+        trainer = self.trainer
+        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+
+    def split_on_device(self, name: str) -> Split:
+        if name not in self._device_splits:
+            self._device_splits[name] = tuple(t.to(self.device) for t in self.splits[name])
+        return self._device_splits[name]
+
+    def _loader(self, name: str, batch_size: int | None, shuffle: bool) -> TensorLoader | list:
+        if not self.has_split(name):
+            return []
+        return TensorLoader(self.split_on_device(name), batch_size, shuffle=shuffle, seed=self.seed)
+
+    def train_dataloader(self) -> TensorLoader | list:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> TensorLoader | list:
+        return self._loader("val", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> TensorLoader | list:
+        return self._loader("test", self.eval_batch_size, shuffle=False)

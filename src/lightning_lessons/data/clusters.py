@@ -1,0 +1,51 @@
+"""Labelled 2-D Gaussian clusters for the classification lessons (C1, C2)."""
+
+from __future__ import annotations
+
+import torch
+
+from lightning_lessons.data.base import Split, TensorDataModule
+
+
+class GaussianClustersDataModule(TensorDataModule):
+    """Cluster `k` is `torch.normal(means[k] * ones(n, 2), stds[k])` with label `k`, as in the notes.
+
+    The training split has the notes' `sizes`; validation and test draw `n_val` and `n_test` fresh
+    points per cluster from the same distributions, each split from its own seeded generator.
+    """
+
+    def __init__(
+        self,
+        means: list[float],
+        stds: list[float],
+        sizes: list[int],
+        n_val: int = 100,
+        n_test: int = 100,
+        batch_size: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, seed=seed)
+        if not len(means) == len(stds) == len(sizes):
+            raise ValueError(
+                f"data.means, data.stds and data.sizes need one entry per cluster, "
+                f"got {len(means)}, {len(stds)} and {len(sizes)}"
+            )
+        self.means, self.stds, self.sizes = list(means), list(stds), list(sizes)
+        self.per_cluster = {"train": None, "val": n_val, "test": n_test}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.means)
+
+    def build_splits(self) -> dict[str, Split]:
+        splits = {}
+        for index, (name, count) in enumerate(self.per_cluster.items()):
+            generator = torch.Generator().manual_seed(self.seed + index)
+            sizes = self.sizes if count is None else [count] * self.num_classes
+            points = [
+                torch.normal(mean * torch.ones(n, 2), std, generator=generator)
+                for mean, std, n in zip(self.means, self.stds, sizes, strict=True)
+            ]
+            labels = [torch.full((n,), label, dtype=torch.long) for label, n in enumerate(sizes)]
+            splits[name] = (torch.cat(points), torch.cat(labels))
+        return splits

@@ -1,0 +1,150 @@
+"""MNIST (and MNIST-format data sets) decoded once into tensors and batched in bulk."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torchvision
+from torch import Tensor
+from torch.utils.data import DataLoader, Subset
+from torchvision import transforms
+
+from lightning_lessons.data.base import Split, TensorDataModule
+from lightning_lessons.data.loader import TensorLoader
+
+Loader = TensorLoader | DataLoader | list
+
+IDX_FILES = {
+    "train-images-idx3-ubyte": 3,
+    "train-labels-idx1-ubyte": 1,
+    "t10k-images-idx3-ubyte": 3,
+    "t10k-labels-idx1-ubyte": 1,
+}
+
+
+class DataError(RuntimeError):
+    """Missing, truncated or corrupt data files, with what to do about them."""
+
+
+def check_idx_file(path: Path, dims: int) -> None:
+    """Fail with the file's name if its IDX header does not match its size (truncated or corrupt)."""
+    data = path.read_bytes()
+    if len(data) < 4 + 4 * dims:
+        raise DataError(f"{path} is truncated: {len(data)} bytes is shorter than an IDX header")
+    zeros, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zeros != 0 or dtype != 0x08 or ndim != dims:
+        raise DataError(
+            f"{path} is not an MNIST IDX file of unsigned bytes with {dims} dimension(s) "
+            f"(header {data[:4].hex()}); replace it with the official file"
+        )
+    shape = struct.unpack(f">{dims}I", data[4 : 4 + 4 * dims])
+    expected = 4 + 4 * dims + int(torch.tensor(shape).prod())
+    if len(data) != expected:
+        raise DataError(
+            f"{path} is truncated or corrupt: its header promises {'x'.join(map(str, shape))} bytes "
+            f"of data ({expected} bytes in all) but the file has {len(data)} bytes"
+        )
+
+
+class MNISTDataModule(TensorDataModule):
+    """MNIST through `torchvision.datasets.MNIST`, preloaded as one normalised tensor per split.
+
+    torchvision decodes the IDX files; then `ToTensor` and `Normalize(mean, std)` are applied to the
+    whole split at once (the same arithmetic, bit for bit) instead of to one PIL image at a time,
+    which is 150-200x faster here and leaves the model as the bottleneck. `pipeline="torchvision"`
+    keeps the classic per-image `DataLoader` (with `num_workers`, `pin_memory`) for comparison.
+    A seeded `val_size` images of the 60,000 training images form the validation split.
+    """
+
+    dataset_class: type[torchvision.datasets.MNIST] = torchvision.datasets.MNIST
+
+    def __init__(
+        self,
+        data_dir: str = "data/",
+        download: bool = True,
+        val_size: int = 5000,
+        batch_size: int = 64,
+        eval_batch_size: int = 1000,
+        mean: float = 0.5,
+        std: float = 0.5,
+        pipeline: Literal["tensor", "torchvision"] = "tensor",
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
+        self.data_dir = Path(data_dir)
+        self.download = download
+        self.val_size = val_size
+        self.mean, self.std = mean, std
+        self.pipeline = pipeline
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.indices: dict[str, Tensor] = {}
+
+    @property
+    def raw_folder(self) -> Path:
+        return self.data_dir / self.dataset_class.__name__ / "raw"
+
+    def prepare_data(self) -> None:
+        self.dataset(train=True)
+        self.dataset(train=False)
+
+    def dataset(self, train: bool, transform: transforms.Compose | None = None) -> torchvision.datasets.MNIST:
+        """The torchvision data set, downloaded if allowed, with a clear error when it cannot be had."""
+        for name, dims in IDX_FILES.items():
+            if (self.raw_folder / name).exists():
+                check_idx_file(self.raw_folder / name, dims)
+        try:
+            return self.dataset_class(
+                str(self.data_dir), train=train, download=self.download, transform=transform
+            )
+        except (RuntimeError, OSError) as error:
+            how = "and the download failed" if self.download else "and data.download=false"
+            raise DataError(
+                f"{self.dataset_class.__name__} is not in {self.raw_folder} {how} ({error}).\n"
+                f"Put the four files {', '.join(IDX_FILES)} (unzipped) in {self.raw_folder}/, "
+                f"or point paths.data_dir (or $LESSONS_DATA_DIR) at a folder that has them."
+            ) from error
+
+    def normalize(self, images: Tensor) -> Tensor:
+        """uint8 `N x 28 x 28` to float `N x 1 x 28 x 28`: `ToTensor` then `Normalize`, in bulk."""
+        return images.unsqueeze(1).to(torch.float32).div(255).sub(self.mean).div(self.std)
+
+    def build_splits(self) -> dict[str, Split]:
+        train, test = self.dataset(train=True), self.dataset(train=False)
+        order = torch.randperm(len(train.data), generator=torch.Generator().manual_seed(self.seed))
+        self.indices = {"val": order[: self.val_size], "train": order[self.val_size :]}
+        images, labels = self.normalize(train.data), train.targets
+        splits = {name: (images[rows], labels[rows]) for name, rows in self.indices.items()}
+        splits["test"] = (self.normalize(test.data), test.targets)
+        return splits
+
+    def torchvision_loader(self, split: str) -> DataLoader:
+        """The classic per-image path: PIL image -> ToTensor -> Normalize -> collate."""
+        transform = transforms.Compose(
+            [transforms.ToTensor(), transforms.Normalize((self.mean,), (self.std,))]
+        )
+        dataset = self.dataset(train=split != "test", transform=transform)
+        if split != "test":
+            self.setup()
+            dataset = Subset(dataset, self.indices[split].tolist())
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size if split == "train" else self.eval_batch_size,
+            shuffle=split == "train",
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> Loader:
+        return super().train_dataloader() if self.pipeline == "tensor" else self.torchvision_loader("train")
+
+    def val_dataloader(self) -> Loader:
+        return super().val_dataloader() if self.pipeline == "tensor" else self.torchvision_loader("val")
+
+    def test_dataloader(self) -> Loader:
+        return super().test_dataloader() if self.pipeline == "tensor" else self.torchvision_loader("test")

@@ -1,0 +1,55 @@
+"""Classification from logits (C1, C2, V1)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from lightning_lessons.models.base import LessonModule, OptimizerFactory
+
+STAGES = ("val", "test")
+
+
+class ClassificationModule(LessonModule):
+    """Any `nn.Module` that outputs one logit per class, trained with cross-entropy.
+
+    The notes put a sigmoid (C1) or a softmax (C2) in front of `CrossEntropyLoss`. That loss applies
+    log-softmax itself, so squashing first flattens its gradients and slows learning; here the
+    network's raw logits go to the loss, which is the fix. Accuracy is logged as `train/acc` (the
+    batch, at logging steps), `val/acc` and `test/acc` (the whole split, with torchmetrics);
+    `confusion_matrix=True` also accumulates a confusion matrix per split for the figures.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        optimizer: OptimizerFactory | None = None,
+        loss: nn.Module | None = None,
+        channels_last: bool = False,
+        confusion_matrix: bool = False,
+    ) -> None:
+        super().__init__(net, loss if loss is not None else nn.CrossEntropyLoss(), optimizer, channels_last)
+        self.num_classes = num_classes
+        self.accuracy = nn.ModuleDict(
+            {stage: MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
+        )
+        self.confusion = (
+            nn.ModuleDict({stage: MulticlassConfusionMatrix(num_classes) for stage in STAGES})
+            if confusion_matrix
+            else None
+        )
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits, y)
+        self.log_train(len(x), loss=loss, acc=lambda: (logits.argmax(dim=1) == y).float().mean())
+        return loss
+
+    def update_metrics(self, output: Tensor, target: Tensor, stage: str) -> None:
+        predictions = output.argmax(dim=1)
+        self.accuracy[stage].update(predictions, target)
+        self.log(f"{stage}/acc", self.accuracy[stage], prog_bar=stage == "val", batch_size=len(target))
+        if self.confusion is not None:
+            self.confusion[stage].update(predictions, target)
