@@ -7,7 +7,7 @@ ARGS   ?=
 PORT   ?= 6006
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup train lessons tensorboard test test-slow lint format bench clean
+.PHONY: help setup train lessons tensorboard test test-slow lint format bench clean eval
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,3 +50,6 @@ bench: $(STAMP)  ## the Trainer against a plain PyTorch loop, side by side
 
 clean:  ## remove run outputs
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache
+
+eval: $(STAMP)  ## test a run's best checkpoint again: make eval RUN=logs/<lesson>/<run>
+	$(PY) -m lightning_lessons.eval run=$(RUN) $(ARGS)

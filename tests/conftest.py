@@ -55,3 +55,46 @@ def cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Comple
         text=True,
         timeout=timeout,
     )
+
+
+def write_idx(path: Path, array) -> None:
+    """Write a uint8 tensor as an IDX file: the real MNIST format (magic, dimensions, bytes)."""
+    import struct
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = struct.pack(">HBB", 0, 0x08, array.dim()) + struct.pack(f">{array.dim()}I", *array.shape)
+    path.write_bytes(header + array.contiguous().numpy().tobytes())
+
+
+def tiny_digits(count: int, seed: int):
+    """Learnable 28x28 'digits': class k is a bright 6x6 block at a position of its own, plus noise."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % 10
+    images = torch.randint(0, 60, (count, 28, 28), generator=generator, dtype=torch.uint8)
+    for index, label in enumerate(labels.tolist()):
+        row, column = 2 + 8 * (label // 4), 2 + 6 * (label % 4)
+        images[index, row : row + 6, column : column + 6] = 255
+    return images, labels.to(torch.uint8)
+
+
+def write_tiny_mnist(root: Path, folder: str = "MNIST", train: int = 120, test: int = 40) -> Path:
+    """Four IDX files under `<root>/<folder>/raw`, as torchvision expects them; returns `root`."""
+    raw = root / folder / "raw"
+    for prefix, count, seed in (("train", train, 0), ("t10k", test, 1)):
+        images, labels = tiny_digits(count, seed)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> Path:
+    return write_tiny_mnist(tmp_path / "data")
+
+
+MNIST_SMALL = (
+    "data.download=false", "data.val_size=20", "data.batch_size=20", "data.eval_batch_size=20",
+    "trainer.log_every_n_steps=2",
+)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from torch import Tensor
 
 
@@ -26,5 +28,105 @@ def fit_figure(x: Tensor, y: Tensor, prediction: Tensor, title: str) -> Figure:
         axes.set_xlabel("target")
         axes.set_ylabel("prediction")
     axes.legend(loc="upper left", fontsize="small")
+    axes.set_title(title, fontsize="medium")
+    return figure
+
+
+def _axes(figsize: tuple[float, float]) -> tuple[Figure, object]:
+    figure = Figure(figsize=figsize, dpi=80)
+    return figure, figure.subplots()
+
+
+def decision_figure(
+    points: Tensor,
+    predicted: Tensor,
+    grid: tuple[Tensor, Tensor],
+    grid_classes: Tensor,
+    num_classes: int,
+    title: str,
+) -> Figure:
+    """Decision regions of a 2-D classifier, with the points coloured by their predicted class."""
+    figure, axes = _axes((4.8, 4.2))
+    figure.subplots_adjust(left=0.1, right=0.97, bottom=0.08, top=0.92)
+    xs, ys = grid
+    extent = (float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()))
+    axes.imshow(
+        grid_classes,
+        origin="lower",
+        extent=extent,
+        cmap="tab10",
+        vmin=0,
+        vmax=9,
+        alpha=0.25,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    axes.scatter(points[:, 0], points[:, 1], c=predicted, cmap="tab10", vmin=0, vmax=9, s=6, alpha=0.8)
+    axes.set_title(title, fontsize="medium")
+    return figure
+
+
+def prediction_grid_figure(images: Tensor, predicted: Tensor, target: Tensor, columns: int = 8) -> Figure:
+    """Digits with their predicted label; mistakes framed in red with the true label beside."""
+    rows = (len(images) + columns - 1) // columns
+    figure, axes = _axes((columns * 0.9, rows * 1.0 + 0.3))
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.3 / (rows + 0.3))
+    size = images.shape[-1] + 2
+    canvas = torch.ones(rows * size, columns * size)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        canvas[row * size + 1 : (row + 1) * size - 1, column * size + 1 : (column + 1) * size - 1] = image
+    axes.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    for index, (guess, truth) in enumerate(zip(predicted.tolist(), target.tolist(), strict=True)):
+        row, column = divmod(index, columns)
+        wrong = guess != truth
+        axes.text(
+            column * size + 2,
+            row * size + 8,
+            f"{guess}" + (f" ({truth})" if wrong else ""),
+            color="red" if wrong else "green",
+            fontsize=8,
+            fontweight="bold",
+        )
+        if wrong:
+            axes.add_patch(
+                Rectangle(
+                    (column * size - 0.5, row * size - 0.5),
+                    size,
+                    size,
+                    fill=False,
+                    edgecolor="red",
+                    linewidth=2,
+                )
+            )
+    axes.set_axis_off()
+    right = int((predicted == target).sum())
+    axes.set_title(f"predicted (true): {right}/{len(target)} right, mistakes in red", fontsize="small")
+    return figure
+
+
+def confusion_figure(matrix: Tensor, title: str) -> Figure:
+    """Counts of true (rows) against predicted (columns) classes."""
+    classes = len(matrix)
+    figure, axes = _axes((5.0, 4.6))
+    figure.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.93)
+    axes.imshow(matrix, cmap="Blues")
+    high = float(matrix.max()) / 2
+    for row in range(classes):
+        for column in range(classes):
+            value = int(matrix[row, column])
+            axes.text(
+                column,
+                row,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > high else "black",
+            )
+    axes.set_xticks(range(classes))
+    axes.set_yticks(range(classes))
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
     axes.set_title(title, fontsize="medium")
     return figure

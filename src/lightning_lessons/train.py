@@ -23,6 +23,7 @@ _IRRELEVANT_WARNINGS = (
     r".*Total length of `list` across ranks is zero.*",  # a lesson without a validation split
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # inside Lightning itself
     r".*`configure_optimizers` returned `None`.*",  # manual lessons have no optimizer on purpose
+    r".*overridden `transfer_batch_to_device` in `LightningModule`.*",  # ours skips on-device batches
 )
 
 
@@ -58,6 +59,19 @@ class Experiment:
     trainer: L.Trainer
 
 
+def load_run_config(run_dir: str | Path) -> DictConfig:
+    """The config a finished run was trained with (not today's defaults), pointed at its own folder."""
+    from omegaconf import OmegaConf
+
+    register_resolvers()
+    path = Path(run_dir) / ".hydra" / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder: {path} does not exist")
+    cfg = OmegaConf.load(path)
+    cfg.paths.output_dir = str(Path(run_dir))
+    return cfg
+
+
 def build(cfg: DictConfig) -> Experiment:
     """Check the config, seed everything, and build data, model and Trainer from their `_target_`s."""
     import lightning as L
@@ -88,8 +102,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit the lesson the config describes, test its best checkpoint, and record the results."""
     from lightning_lessons.summary import finish_run
 
+    from omegaconf import OmegaConf
+
     output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    saved_config = output_dir / ".hydra" / "config.yaml"
+    if not saved_config.exists():  # Hydra saves it when it runs the app; called from Python, save it here
+        saved_config.parent.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(cfg, saved_config)
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
@@ -101,7 +120,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     metrics = {name: float(value) for name, value in sorted(trainer.callback_metrics.items())}
     if cfg.test and datamodule.has_split("test"):
         best = checkpoints.best_model_path if checkpoints is not None else ""
-        for results in trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False):
+        tested = trainer.test(
+            model, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=False
+        )
+        for results in tested:
             metrics.update({name: float(value) for name, value in sorted(results.items())})
     return finish_run(cfg, trainer, model, datamodule, metrics, output_dir)
 

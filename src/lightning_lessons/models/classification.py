@@ -53,3 +53,14 @@ class ClassificationModule(LessonModule):
         self.log(f"{stage}/acc", self.accuracy[stage], prog_bar=stage == "val", batch_size=len(target))
         if self.confusion is not None:
             self.confusion[stage].update(predictions, target)
+
+    def _reset_confusion(self, stage: str) -> None:
+        # Figures read the matrix in their own epoch-end hooks, which Lightning runs before these.
+        if self.confusion is not None:
+            self.confusion[stage].reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._reset_confusion("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._reset_confusion("test")

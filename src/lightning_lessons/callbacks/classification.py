@@ -1,0 +1,73 @@
+"""TensorBoard views of classification lessons: decision regions, digit grids, confusion matrices."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.tensorboard import SummaryWriter
+
+from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
+from lightning_lessons.plots import confusion_figure, decision_figure, prediction_grid_figure
+
+
+class DecisionRegions(EveryNEpochs):
+    """The plane coloured by predicted class, the training points by their prediction, the accuracy in
+    the title (the notes redraw this every 40 epochs)."""
+
+    def __init__(self, every_n_epochs: int = 40, resolution: int = 150, max_points: int = 1500) -> None:
+        super().__init__(every_n_epochs)
+        self.resolution = resolution
+        self.max_points = max_points
+
+    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
+        x, y = trainer.datamodule.splits["train"]
+        low, high = x.min(dim=0).values - 1, x.max(dim=0).values + 1
+        xs = torch.linspace(float(low[0]), float(high[0]), self.resolution)
+        ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
+        mesh = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
+        grid_classes = pl_module.predict(mesh.to(pl_module.device)).argmax(dim=1).cpu()
+        predicted = pl_module.predict(x.to(pl_module.device)).argmax(dim=1).cpu()
+        accuracy = (predicted == y).float().mean().item()
+        shown = torch.linspace(0, len(x) - 1, min(len(x), self.max_points)).long()
+        title = f"epoch {trainer.current_epoch + 1}: training accuracy {accuracy:.1%}"
+        figure = decision_figure(
+            x[shown],
+            predicted[shown],
+            (xs, ys),
+            grid_classes.reshape(self.resolution, self.resolution),
+            pl_module.num_classes,
+            title,
+        )
+        writer.add_figure("decision_regions", figure, global_step=trainer.global_step)
+
+
+class PredictionFigures(L.Callback):
+    """After each validation and after testing: a grid of digits with predicted and true labels
+    (`predictions/<split>`) and, if the module keeps one, the confusion matrix
+    (`confusion_matrix/<split>`)."""
+
+    def __init__(self, num_images: int = 32) -> None:
+        self.num_images = num_images
+
+    def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
+        writer = tensorboard_writer(trainer)
+        if writer is None or trainer.sanity_checking:
+            return
+        datamodule = trainer.datamodule
+        images, target = (t[: self.num_images] for t in datamodule.splits[split])
+        predicted = pl_module.predict(images.to(pl_module.device)).argmax(dim=1).cpu()
+        shown = (images[:, 0] * datamodule.std + datamodule.mean).clamp(0, 1)
+        step = trainer.global_step
+        writer.add_figure(f"predictions/{split}", prediction_grid_figure(shown, predicted, target), step)
+        confusion = getattr(pl_module, "confusion", None)
+        if confusion is not None:
+            matrix = confusion[split].compute().cpu()
+            accuracy = matrix.diag().sum() / matrix.sum()
+            title = f"{split}: accuracy {accuracy:.2%} over {int(matrix.sum())} images"
+            writer.add_figure(f"confusion_matrix/{split}", confusion_figure(matrix, title), step)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._draw(trainer, pl_module, "val")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._draw(trainer, pl_module, "test")

@@ -1,0 +1,51 @@
+"""Classify your own digits: `python -m lightning_lessons.predict ckpt_path=<ckpt> images=a.png,b.png`.
+
+The model and its input normalisation come from the run that wrote the checkpoint; each picture is
+converted like MNIST (see `load_digit`). Prints a table of file, predicted digit and probability.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from lightning_lessons.cli import parse_key_values, run_or_explain
+
+
+def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
+    """(file, digit, probability) for each image, by the checkpoint's model."""
+    from hydra.utils import instantiate
+
+    from lightning_lessons.data.digits import load_digit
+    from lightning_lessons.train import load_run_config
+
+    checkpoint = Path(ckpt_path)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
+    cfg = load_run_config(checkpoint.resolve().parent.parent)
+    if "mean" not in cfg.data or cfg.model.get("num_classes") is None:
+        raise ValueError(f"{checkpoint} is from lesson '{cfg.lesson_name}', not an image classifier")
+    pictures = torch.stack([load_digit(path) for path in images]).unsqueeze(1)
+    model = instantiate(cfg.model)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["state_dict"])
+    probabilities = model.predict((pictures - cfg.data.mean) / cfg.data.std).softmax(dim=1)
+    confidence, digits = probabilities.max(dim=1)
+    return [(path, int(d), float(p)) for path, d, p in zip(images, digits, confidence, strict=True)]
+
+
+def main() -> None:
+    settings, extra = parse_key_values(sys.argv[1:], known=("ckpt_path", "images"))
+    if extra or not {"ckpt_path", "images"} <= settings.keys():
+        sys.exit("usage: python -m lightning_lessons.predict ckpt_path=<checkpoint> images=a.png,b.png")
+    rows = run_or_explain(lambda: predict(settings["ckpt_path"], settings["images"].split(",")))
+    width = max(len("file"), *(len(path) for path, _, _ in rows))
+    print(f"{'file':<{width}}  digit  probability")
+    for path, digit, probability in rows:
+        print(f"{path:<{width}}  {digit:>5}  {probability:>11.3f}")
+
+
+if __name__ == "__main__":
+    main()
