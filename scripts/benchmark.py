@@ -1,132 +1,211 @@
-"""Time per training step: the project's Trainer run against a plain PyTorch loop doing the same work.
+"""How fast the lessons train here: the project's Trainer run against a plain PyTorch loop.
 
-Both run in this one process, side by side, on the same data, network, loss and optimizer, with the
-lesson's own thread count. The Trainer run is the lesson as a user runs it (validation, logging,
-checkpoints, TensorBoard figures all on), timed from the first to the last training step.
+For each lesson, in this one process and side by side: the project's run as a user runs it
+(validation, logging, checkpoints, TensorBoard figures all on), a plain PyTorch loop doing the same
+steps on the same batches, network, loss and optimizer, and Lightning's own floor,
+`Trainer(barebones=True)`. Steps are timed after a warm-up. Then, for MNIST, the input pipeline alone:
+the project's bulk tensor pipeline against torchvision's per-image PIL path.
 
-    python scripts/benchmark.py                      # R2 and R4 at the notes' 10,000 epochs
-    python scripts/benchmark.py --epochs 2000 --lessons nonlinear_regression
+    python scripts/benchmark.py                                  # R2, R4 (10,000 epochs) and V1
+    python scripts/benchmark.py --lessons nonlinear_regression --epochs 2000
+    python scripts/benchmark.py --data-dir ../shared/data        # where MNIST's raw files are
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from torch.utils.data import DataLoader
 
 from lightning_lessons.config import compose
+from lightning_lessons.data import MNISTDataModule, TensorLoader
 from lightning_lessons.train import build
+
+WARMUP = 3
+MNIST_STEPS = 40
+MNIST_LESSONS = {"mnist_cnn"}
 
 
 class StepTimer(L.Callback):
-    """Wall time of the fit loop only: from the first training step's start to the last one's end."""
+    """Wall time from the end of training step `warmup` to the end of step `warmup + steps`."""
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.start = time.perf_counter()
+    def __init__(self, warmup: int, steps: int) -> None:
+        self.warmup, self.steps = warmup, steps
+        self.count, self.start, self.seconds = 0, 0.0, float("nan")
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.seconds = time.perf_counter() - self.start
-        self.steps = trainer.global_step
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        self.count += 1
+        if self.count == self.warmup:
+            self.start = time.perf_counter()
+        elif self.count == self.warmup + self.steps:
+            self.seconds = time.perf_counter() - self.start
 
 
-def lesson_config(lesson: str, epochs: int | None, output_dir: str):
-    overrides = [f"lesson={lesson}", f"paths.output_dir={output_dir}", "callbacks.progress=null"]
-    return compose(overrides + ([f"trainer.max_epochs={epochs}"] if epochs else []))
+def lesson_overrides(lesson: str, epochs: int | None, data_dir: str) -> tuple[list[str], int]:
+    """Overrides that make the run as long as the measurement needs, and the steps to time."""
+    if lesson in MNIST_LESSONS:
+        batches = WARMUP + MNIST_STEPS
+        return [
+            "trainer.max_epochs=1",
+            f"+trainer.limit_train_batches={batches}",
+            "+trainer.limit_val_batches=1",
+            f"paths.data_dir={data_dir}",
+            "data.download=false",
+        ], MNIST_STEPS
+    cfg = compose([f"lesson={lesson}", "paths.output_dir=unused"])
+    total = epochs or cfg.trainer.max_epochs
+    return [f"trainer.max_epochs={total}"], total - WARMUP
 
 
-def project_ms_per_step(lesson: str, epochs: int | None) -> tuple[float, int]:
+def config(lesson: str, overrides: list[str], output_dir: str):
+    return compose(
+        [f"lesson={lesson}", f"paths.output_dir={output_dir}", "callbacks.progress=null", *overrides]
+    )
+
+
+def project_ms_per_step(lesson: str, overrides: list[str], steps: int) -> float:
     with tempfile.TemporaryDirectory() as output_dir:
-        experiment = build(lesson_config(lesson, epochs, output_dir))
-        timer = StepTimer()
+        experiment = build(config(lesson, overrides, output_dir))
+        timer = StepTimer(WARMUP, steps)
         experiment.trainer.callbacks.append(timer)
         experiment.trainer.fit(experiment.model, datamodule=experiment.datamodule)
-    return 1000 * timer.seconds / timer.steps, timer.steps
+    return 1000 * timer.seconds / steps
 
 
-def barebones_ms_per_step(lesson: str, epochs: int | None) -> float:
-    """Lightning's own floor: `Trainer(barebones=True)` (no logging, checkpoints, progress, hooks of ours)."""
+def barebones_ms_per_step(lesson: str, overrides: list[str], steps: int) -> float:
+    """`Trainer(barebones=True)`: no logging, checkpoints, progress bar or callbacks of ours."""
     with tempfile.TemporaryDirectory() as output_dir:
-        cfg = lesson_config(lesson, epochs, output_dir)
+        cfg = config(lesson, overrides, output_dir)
         experiment = build(cfg)
-        timer = StepTimer()
+        timer = StepTimer(WARMUP, steps)
         trainer = L.Trainer(
             barebones=True,
             max_epochs=cfg.trainer.max_epochs,
             accelerator="cpu",
             devices=1,
-            check_val_every_n_epoch=cfg.trainer.check_val_every_n_epoch,
             callbacks=[timer],
+            check_val_every_n_epoch=cfg.trainer.check_val_every_n_epoch,
+            limit_train_batches=cfg.trainer.get("limit_train_batches"),
+            limit_val_batches=0,
         )
         trainer.fit(experiment.model, datamodule=experiment.datamodule)
-    return 1000 * timer.seconds / timer.steps
+    return 1000 * timer.seconds / steps
 
 
-def plain_ms_per_step(lesson: str, steps: int) -> float:
-    """The loop the notes write: zero_grad, forward, loss, backward, step, over the same batches."""
+def plain_ms_per_step(lesson: str, overrides: list[str], steps: int) -> float:
+    """The notes' loop: zero_grad, forward, loss, backward, step, on the lesson's own batches."""
     with tempfile.TemporaryDirectory() as output_dir:
-        cfg = lesson_config(lesson, None, output_dir)
-        if cfg.num_threads:
-            torch.set_num_threads(cfg.num_threads)
-        torch.manual_seed(cfg.seed)
-        datamodule = instantiate(cfg.data)
-        datamodule.setup()
-        module = instantiate(cfg.model)
-    net, loss_fn = module.net, module.loss_fn
-    optimizer = module.optimizer_factory(net.parameters())
-    loader = datamodule.train_dataloader()
-    done = 0
-    start = time.perf_counter()
-    while done < steps:
-        for x, y in loader:
+        cfg = config(lesson, overrides, output_dir)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    torch.manual_seed(cfg.seed)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup()
+    module = instantiate(cfg.model)  # calling it runs the network (channels_last as in the lesson)
+    optimizer = module.optimizer_factory(module.parameters())
+    module.train()
+    done, start = 0, 0.0
+    while done < WARMUP + steps:
+        for x, y in datamodule.train_dataloader():
             optimizer.zero_grad()
-            loss = loss_fn(net(x), y)
+            loss = module.loss_fn(module(x), y)
             loss.backward()
             optimizer.step()
             done += 1
-            if done == steps:
+            if done == WARMUP:
+                start = time.perf_counter()
+            if done == WARMUP + steps:
                 break
     return 1000 * (time.perf_counter() - start) / steps
+
+
+def pipeline_images_per_second(data_dir: str, batches: int = 200) -> list[tuple[str, float]]:
+    """Images per second delivered as normalised training batches of 64, by each input pipeline."""
+    datamodule = MNISTDataModule(data_dir=data_dir, download=False, batch_size=64)
+    start = time.perf_counter()
+    datamodule.setup()
+    preload = time.perf_counter() - start
+    train_images, train_labels = datamodule.splits["train"]
+    rows = []
+    loader = TensorLoader((train_images, train_labels), batch_size=64, shuffle=True)
+    start = time.perf_counter()
+    count = sum(len(x) for x, _ in loader)
+    rows.append(
+        (f"tensor (this project; one-off preload {preload:.2f} s)", count / (time.perf_counter() - start))
+    )
+    for workers in (0, 2):
+        datamodule.num_workers = workers
+        loader: DataLoader = datamodule.torchvision_loader("train")
+        start, count = time.perf_counter(), 0
+        for index, (x, _) in enumerate(loader):
+            count += len(x)
+            if index + 1 == batches:
+                break
+        rows.append((f"torchvision PIL, {workers} worker(s)", count / (time.perf_counter() - start)))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--lessons", nargs="+", default=["linear_regression", "nonlinear_regression"])
-    parser.add_argument("--epochs", type=int, default=None, help="default: each lesson's own")
+    parser.add_argument(
+        "--lessons", nargs="+", default=["linear_regression", "nonlinear_regression", "mnist_cnn"]
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="full-batch lessons: default, each lesson's own"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each; medians reported")
+    default_data = os.environ.get("LESSONS_DATA_DIR") or next(
+        (d for d in ("../shared/data", "data") if (Path(d) / "MNIST" / "raw").is_dir()), "data"
+    )
+    parser.add_argument("--data-dir", default=default_data)
     args = parser.parse_args()
+    has_mnist = (Path(args.data_dir) / "MNIST" / "raw").is_dir()
 
     rows = []
     for lesson in args.lessons:
-        project, plain, floor = [], [], []
+        if lesson in MNIST_LESSONS and not has_mnist:
+            print(f"skipping {lesson}: no MNIST under {args.data_dir} (use --data-dir)")
+            continue
+        overrides, steps = lesson_overrides(lesson, args.epochs, args.data_dir)
+        times: dict[str, list[float]] = {"plain": [], "floor": [], "project": []}
         for _ in range(args.repeats):
-            ms, steps = project_ms_per_step(lesson, args.epochs)
-            project.append(ms)
-            plain.append(plain_ms_per_step(lesson, steps))
-            floor.append(barebones_ms_per_step(lesson, args.epochs))
-        rows.append((lesson, steps, *(statistics.median(t) for t in (plain, floor, project))))
+            times["project"].append(project_ms_per_step(lesson, overrides, steps))
+            times["plain"].append(plain_ms_per_step(lesson, overrides, steps))
+            times["floor"].append(barebones_ms_per_step(lesson, overrides, steps))
+        batch = compose([f"lesson={lesson}", "paths.output_dir=unused"]).data.get("batch_size")
+        rows.append(
+            (lesson, steps, batch, *(statistics.median(times[k]) for k in ("plain", "floor", "project")))
+        )
 
     print(
-        f"\n{'lesson':<24} {'steps':>6} {'plain loop':>11} {'barebones':>10} {'project':>9} {'ratio':>6} "
-        f"{'floor':>6}"
+        f"\n{'lesson':<22} {'steps':>6} {'plain loop':>11} {'barebones':>11} {'project':>11} {'ratio':>6} "
+        f"{'floor':>6} {'images/s plain | project':>25}"
     )
-    for lesson, steps, plain_ms, floor_ms, project_ms in rows:
+    for lesson, steps, batch, plain_ms, floor_ms, project_ms in rows:
+        images = f"{1000 * batch / plain_ms:>11.0f} | {1000 * batch / project_ms:<11.0f}" if batch else ""
         print(
-            f"{lesson:<24} {steps:>6} {plain_ms:>8.3f} ms {floor_ms:>7.3f} ms {project_ms:>6.3f} ms "
-            f"{project_ms / plain_ms:>5.2f}x {floor_ms / plain_ms:>5.2f}x"
+            f"{lesson:<22} {steps:>6} {plain_ms:>8.2f} ms {floor_ms:>8.2f} ms {project_ms:>8.2f} ms "
+            f"{project_ms / plain_ms:>5.2f}x {floor_ms / plain_ms:>5.2f}x {images:>25}"
         )
-    print("\nms per training step (median of the repeats). ratio: project / plain loop; floor: Lightning's")
-    print("Trainer(barebones=True) / plain loop, the least any Lightning run of these steps can cost.")
-    print(
-        f"\ntorch {torch.__version__}, lightning {L.__version__}, {torch.get_num_threads()} thread(s), "
-        f"device cpu; the project's run includes validation, logging, checkpoints and figures."
-    )
+    print("ms per training step, median of the repeats, after a warm-up. ratio: project / plain loop;")
+    print("floor: Trainer(barebones=True) / plain loop, the least any Lightning run of these steps costs.")
+    print(f"torch {torch.__version__}, lightning {L.__version__}, threads: each lesson's own, device cpu.")
+
+    if has_mnist and MNIST_LESSONS & set(args.lessons):
+        pipelines = pipeline_images_per_second(args.data_dir)
+        print(f"\n{'MNIST input pipeline (batches of 64, normalised)':<52} {'images/s':>10} {'speed-up':>9}")
+        for name, rate in pipelines:
+            print(f"{name:<52} {rate:>10.0f} {rate / pipelines[1][1]:>8.1f}x")
 
 
 if __name__ == "__main__":

@@ -95,6 +95,9 @@ def tiny_mnist(tmp_path: Path) -> Path:
 
 
 MNIST_SMALL = (
-    "data.download=false", "data.val_size=20", "data.batch_size=20", "data.eval_batch_size=20",
+    "data.download=false",
+    "data.val_size=20",
+    "data.batch_size=20",
+    "data.eval_batch_size=20",
     "trainer.log_every_n_steps=2",
 )

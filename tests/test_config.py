@@ -64,6 +64,29 @@ NOTES = {
         "model.optimizer._target_": "torch.optim.Adam",
         "trainer.max_epochs": 100,
     },
+    "logistic_regression": {
+        "data.means": [4.0, -4.0],
+        "data.stds": [2.0, 2.0],
+        "data.sizes": [500, 500],
+        "model.net._target_": "torch.nn.Linear",
+        "model.optimizer.lr": 0.02,
+        "trainer.max_epochs": 1000,
+    },
+    "multiclass_classification": {
+        "data.means": [4.0, -4.0, -8.0],
+        "data.stds": [2.0, 1.0, 1.0],
+        "model.net.hidden": [20],
+        "model.optimizer.lr": 0.02,
+        "trainer.max_epochs": 10000,
+    },
+    "mnist_cnn": {
+        "data.batch_size": 64,
+        "data.mean": 0.5,
+        "data.std": 0.5,
+        "model.optimizer._target_": "torch.optim.Adam",
+        "model.optimizer.lr": 0.001,
+        "trainer.max_epochs": 5,
+    },
 }
 
 

@@ -100,8 +100,7 @@ def prediction_grid_figure(images: Tensor, predicted: Tensor, target: Tensor, co
                 )
             )
     axes.set_axis_off()
-    right = int((predicted == target).sum())
-    axes.set_title(f"predicted (true): {right}/{len(target)} right, mistakes in red", fontsize="small")
+    axes.set_title("predicted digit; mistakes in red with the true digit in brackets", fontsize="small")
     return figure
 
 
@@ -129,4 +128,27 @@ def confusion_figure(matrix: Tensor, title: str) -> Figure:
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(title, fontsize="medium")
+    return figure
+
+
+def image_rows_figure(rows: list[tuple[str, Tensor]], title: str) -> Figure:
+    """Rows of grey `N x H x W` images in [0, 1], each row labelled on the left (e.g. noisy / denoised /
+    clean), so the same image lines up in a column across rows."""
+    count, height, width = rows[0][1].shape
+    figure, axes = _axes((count * 0.6 + 1.3, len(rows) * 0.65 + 0.35))
+    figure.subplots_adjust(left=1.2 / (count * 0.6 + 1.3), right=0.99, bottom=0.02, top=0.86)
+    cell_height, cell_width = height + 2, width + 2
+    canvas = torch.ones(len(rows) * cell_height, count * cell_width)
+    for row, (_, images) in enumerate(rows):
+        for column, image in enumerate(images):
+            top, left = row * cell_height + 1, column * cell_width + 1
+            canvas[top : top + height, left : left + width] = image
+    axes.imshow(canvas, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axes.set_yticks([row * cell_height + cell_height / 2 for row in range(len(rows))])
+    axes.set_yticklabels([label for label, _ in rows], fontsize="small")
+    axes.set_xticks([])
+    axes.tick_params(length=0)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    axes.set_title(title, fontsize="small")
     return figure

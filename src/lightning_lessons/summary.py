@@ -21,13 +21,24 @@ HPARAM_SECTIONS = ("lesson_name", "seed", "data", "model", "trainer")
 
 
 def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
-    """The experiment's settings, flattened to `section/key` for TensorBoard's hparams table."""
+    """The experiment's settings, flattened to `section/key` for TensorBoard's hparams table.
+
+    A `_target_` is shown under its parent's name (`model/net: torch.nn.Linear`), and plumbing keys
+    (`_partial_`, the seed copied into the data config) are left out, so the table stays readable.
+    """
     flat: dict[str, Any] = {}
 
     def visit(value: Any, prefix: str) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                visit(item, f"{prefix}/{key}" if prefix else str(key))
+                if key == "_target_":
+                    flat[prefix] = str(item)
+                elif (
+                    not str(key).startswith("_")
+                    and not (key == "seed" and prefix)
+                    and key != "default_root_dir"
+                ):
+                    visit(item, f"{prefix}/{key}" if prefix else str(key))
         else:
             flat[prefix] = value if isinstance(value, (int, float, str, bool)) else str(value)
 

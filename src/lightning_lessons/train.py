@@ -100,9 +100,9 @@ def build(cfg: DictConfig) -> Experiment:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit the lesson the config describes, test its best checkpoint, and record the results."""
-    from lightning_lessons.summary import finish_run
-
     from omegaconf import OmegaConf
+
+    from lightning_lessons.summary import finish_run
 
     output_dir = Path(cfg.paths.output_dir)
     saved_config = output_dir / ".hydra" / "config.yaml"

@@ -44,18 +44,35 @@ class DecisionRegions(EveryNEpochs):
 class PredictionFigures(L.Callback):
     """After each validation and after testing: a grid of digits with predicted and true labels
     (`predictions/<split>`) and, if the module keeps one, the confusion matrix
-    (`confusion_matrix/<split>`)."""
+    (`confusion_matrix/<split>`).
 
-    def __init__(self, num_images: int = 32) -> None:
+    The grid shows the split's first images, with up to a quarter of it given to mistakes found among
+    the first `search` images, so there is something to learn from even at 99% accuracy.
+    """
+
+    def __init__(self, num_images: int = 32, search: int = 1000) -> None:
         self.num_images = num_images
+        self.search = search
+
+    def _examples(self, pl_module: L.LightningModule, images: torch.Tensor, target: torch.Tensor):
+        predicted = torch.cat(
+            [
+                pl_module.predict(chunk.to(pl_module.device)).argmax(dim=1).cpu()
+                for chunk in images[: self.search].split(500)
+            ]
+        )
+        target = target[: self.search]
+        wrong = torch.nonzero(predicted != target).flatten()[: self.num_images // 4]
+        right = torch.arange(self.num_images - len(wrong))
+        rows = torch.cat([right, wrong]).sort().values
+        return images[rows], predicted[rows], target[rows]
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         writer = tensorboard_writer(trainer)
         if writer is None or trainer.sanity_checking:
             return
         datamodule = trainer.datamodule
-        images, target = (t[: self.num_images] for t in datamodule.splits[split])
-        predicted = pl_module.predict(images.to(pl_module.device)).argmax(dim=1).cpu()
+        images, predicted, target = self._examples(pl_module, *datamodule.splits[split])
         shown = (images[:, 0] * datamodule.std + datamodule.mean).clamp(0, 1)
         step = trainer.global_step
         writer.add_figure(f"predictions/{split}", prediction_grid_figure(shown, predicted, target), step)

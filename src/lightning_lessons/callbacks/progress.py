@@ -14,14 +14,15 @@ class LessonProgressBar(ProgressBar):
     """A single bar over every training step of the fit, with the logged metrics beside it.
 
     Lightning's default bar restarts every epoch, which for a 10,000-epoch lesson means 10,000 bars.
-    When the output is not a terminal (CI, `nohup`, a pipe) it prints at most `lines` concise lines
-    per run instead, one every `max_epochs / lines` epochs, so logs stay readable.
+    When the output is not a terminal (CI, `nohup`, a pipe) it prints concise lines instead: one every
+    `max_epochs / lines` epochs, and inside a long epoch one every `line_seconds`, so logs stay readable.
     """
 
-    def __init__(self, refresh_seconds: float = 0.5, lines: int = 20) -> None:
+    def __init__(self, refresh_seconds: float = 0.5, lines: int = 20, line_seconds: float = 30.0) -> None:
         super().__init__()
         self.refresh_seconds = refresh_seconds
         self.lines = lines
+        self.line_seconds = line_seconds
         self._enabled = True
         self._bar: tqdm | None = None
         self._last_refresh = 0.0
@@ -39,6 +40,7 @@ class LessonProgressBar(ProgressBar):
         if not self._enabled or not trainer.is_global_zero:
             return
         self._every = max(1, trainer.max_epochs // self.lines) if trainer.max_epochs > 0 else 1
+        self._last_refresh = time.monotonic()
         if sys.stdout.isatty():
             self._bar = tqdm(
                 total=int(trainer.estimated_stepping_batches),
@@ -49,11 +51,22 @@ class LessonProgressBar(ProgressBar):
                 file=sys.stdout,
             )
 
-    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: object, batch: object, batch_idx: int
+    ) -> None:
+        if not self._enabled or not trainer.is_global_zero:
+            return
+        now = time.monotonic()
         if self._bar is None:
+            if now - self._last_refresh > self.line_seconds and batch_idx + 1 < trainer.num_training_batches:
+                self._last_refresh = now
+                print(
+                    f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  step {batch_idx + 1}/"
+                    f"{trainer.num_training_batches}  {self.metrics_text(trainer)}",
+                    flush=True,
+                )
             return
         self._bar.update(1)
-        now = time.monotonic()
         if now - self._last_refresh > self.refresh_seconds:
             self._last_refresh = now
             self._bar.set_postfix_str(f"epoch {trainer.current_epoch + 1}  {self.metrics_text(trainer)}")
