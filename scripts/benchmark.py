@@ -2,11 +2,12 @@
 
 For each lesson, in this one process and side by side: the project's run as a user runs it
 (validation, logging, checkpoints, TensorBoard figures all on), a plain PyTorch loop doing the same
-steps on the same batches, network, loss and optimizer, and Lightning's own floor,
+steps on the same batches (noise included: it calls the data module's per-batch hook as the Trainer
+does), network, loss and optimizer, and Lightning's own floor,
 `Trainer(barebones=True)`. Steps are timed after a warm-up. Then, for MNIST, the input pipeline alone:
 the project's bulk tensor pipeline against torchvision's per-image PIL path.
 
-    python scripts/benchmark.py                                  # R2, R4 (10,000 epochs) and V1
+    python scripts/benchmark.py                                  # R2, R4 (10,000 epochs), V1, D1, D2
     python scripts/benchmark.py --lessons nonlinear_regression --epochs 2000
     python scripts/benchmark.py --data-dir ../shared/data        # where MNIST's raw files are
 """
@@ -30,8 +31,8 @@ from lightning_lessons.data import MNISTDataModule, TensorLoader
 from lightning_lessons.train import build
 
 WARMUP = 3
-MNIST_STEPS = 40
-MNIST_LESSONS = {"mnist_cnn"}
+MNIST_STEPS = 40  # of batches of 64; smaller batches get more steps, for as many images
+MNIST_LESSONS = {"mnist_cnn", "denoise_mlp", "denoise_conv"}
 
 
 class StepTimer(L.Callback):
@@ -51,16 +52,17 @@ class StepTimer(L.Callback):
 
 def lesson_overrides(lesson: str, epochs: int | None, data_dir: str) -> tuple[list[str], int]:
     """Overrides that make the run as long as the measurement needs, and the steps to time."""
+    cfg = compose([f"lesson={lesson}", "paths.output_dir=unused"])
     if lesson in MNIST_LESSONS:
-        batches = WARMUP + MNIST_STEPS
+        steps = MNIST_STEPS * max(1, 64 // cfg.data.batch_size)
+        batches = WARMUP + steps
         return [
             "trainer.max_epochs=1",
             f"+trainer.limit_train_batches={batches}",
             "+trainer.limit_val_batches=1",
             f"paths.data_dir={data_dir}",
             "data.download=false",
-        ], MNIST_STEPS
-    cfg = compose([f"lesson={lesson}", "paths.output_dir=unused"])
+        ], steps
     total = epochs or cfg.trainer.max_epochs
     return [f"trainer.max_epochs={total}"], total - WARMUP
 
@@ -114,7 +116,8 @@ def plain_ms_per_step(lesson: str, overrides: list[str], steps: int) -> float:
     module.train()
     done, start = 0, 0.0
     while done < WARMUP + steps:
-        for x, y in datamodule.train_dataloader():
+        for batch in datamodule.train_dataloader():
+            x, y = datamodule.on_after_batch_transfer(batch, 0)
             optimizer.zero_grad()
             loss = module.loss_fn(module(x), y)
             loss.backward()
@@ -158,7 +161,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--lessons", nargs="+", default=["linear_regression", "nonlinear_regression", "mnist_cnn"]
+        "--lessons",
+        nargs="+",
+        default=["linear_regression", "nonlinear_regression", "mnist_cnn", "denoise_mlp", "denoise_conv"],
     )
     parser.add_argument(
         "--epochs", type=int, default=None, help="full-batch lessons: default, each lesson's own"
@@ -172,7 +177,9 @@ def main() -> None:
     has_mnist = (Path(args.data_dir) / "MNIST" / "raw").is_dir()
 
     rows = []
+    default_threads = torch.get_num_threads()
     for lesson in args.lessons:
+        torch.set_num_threads(default_threads)  # a lesson's num_threads must not carry over to the next
         if lesson in MNIST_LESSONS and not has_mnist:
             print(f"skipping {lesson}: no MNIST under {args.data_dir} (use --data-dir)")
             continue

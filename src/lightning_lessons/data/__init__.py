@@ -4,12 +4,14 @@ from lightning_lessons.data.base import TensorDataModule
 from lightning_lessons.data.clusters import GaussianClustersDataModule
 from lightning_lessons.data.loader import TensorLoader
 from lightning_lessons.data.mnist import DataError, MNISTDataModule
+from lightning_lessons.data.noisy_mnist import NoisyMNISTDataModule
 from lightning_lessons.data.synthetic import SyntheticRegressionDataModule
 
 __all__ = [
     "DataError",
     "GaussianClustersDataModule",
     "MNISTDataModule",
+    "NoisyMNISTDataModule",
     "SyntheticRegressionDataModule",
     "TensorDataModule",
     "TensorLoader",

@@ -2,7 +2,14 @@
 
 from lightning_lessons.models.base import LessonModule
 from lightning_lessons.models.classification import ClassificationModule
+from lightning_lessons.models.denoising import DenoisingModule
 from lightning_lessons.models.manual import ManualRegressionModule
 from lightning_lessons.models.regression import RegressionModule
 
-__all__ = ["ClassificationModule", "LessonModule", "ManualRegressionModule", "RegressionModule"]
+__all__ = [
+    "ClassificationModule",
+    "DenoisingModule",
+    "LessonModule",
+    "ManualRegressionModule",
+    "RegressionModule",
+]

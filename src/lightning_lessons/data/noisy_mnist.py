@@ -1,0 +1,84 @@
+"""MNIST images paired with a noisy copy, for the denoising autoencoders (D1, D2)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from lightning_lessons.data.base import Split
+from lightning_lessons.data.mnist import MNISTDataModule
+
+
+class NoisyMNISTDataModule(MNISTDataModule):
+    """Batches of `(noisy, clean)` MNIST images, `noisy = clamp(clean + sigma * randn, 0, 1)`.
+
+    The clean images stay in [0, 1] (`ToTensor` alone: no `Normalize`), the range the clamp assumes.
+    MNIST is loaded and split exactly as for V1. Training batches leave the loader as clean images
+    alone and `on_after_batch_transfer` adds the noise there, in one call on the device the batch lives
+    on, so every epoch sees fresh noise. Validation and test noise is drawn once, seeded per image (by
+    `noise_seed` and the image's position in the IDX files), not by the run's `seed`: every run
+    evaluates on the same noisy test images, so metrics and figures compare across runs, whatever
+    their seed, batch size or `val_size`.
+    """
+
+    def __init__(
+        self,
+        data_dir: str = "data/",
+        download: bool = True,
+        val_size: int = 5000,
+        batch_size: int = 64,
+        eval_batch_size: int = 1000,
+        sigma: float = 0.5,
+        noise_seed: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            data_dir=data_dir,
+            download=download,
+            val_size=val_size,
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            mean=0.0,
+            std=1.0,
+            seed=seed,
+        )
+        self.sigma = sigma
+        self.noise_seed = noise_seed
+
+    def corrupt(self, clean: Tensor, noise: Tensor) -> Tensor:
+        """The notes' noisy copy: `clamp(clean + sigma * noise, 0, 1)`."""
+        return clean.add(noise, alpha=self.sigma).clamp_(0, 1)
+
+    def seeded_noise(self, image_numbers: Tensor, image_shape: torch.Size) -> Tensor:
+        """Standard normal noise for each image, from a generator seeded by `noise_seed` and its number.
+
+        A CPU generator keeps 32 bits of its seed: `noise_seed * 2**17 + number` stays unique in those
+        for MNIST's 70,000 images and any `noise_seed` below 32,768.
+        """
+        noise = torch.empty(len(image_numbers), *image_shape)
+        generator = torch.Generator()
+        for row, number in enumerate(image_numbers.tolist()):
+            generator.manual_seed((self.noise_seed * 2**17 + number) % 2**32)
+            torch.randn(noise.shape[1:], generator=generator, out=noise[row])
+        return noise
+
+    def build_splits(self) -> dict[str, Split]:
+        splits = super().build_splits()
+        # Image numbers: training-file images by their index, test-file images after all of those.
+        train_file_size = len(self.indices["train"]) + len(self.indices["val"])
+        numbers = {
+            "val": self.indices["val"],
+            "test": train_file_size + torch.arange(len(splits["test"][0])),
+        }
+        pairs: dict[str, Split] = {"train": (splits["train"][0],)}
+        for name, image_numbers in numbers.items():
+            clean = splits[name][0]
+            pairs[name] = (self.corrupt(clean, self.seeded_noise(image_numbers, clean.shape[1:])), clean)
+        return pairs
+
+    def on_after_batch_transfer(self, batch: tuple[Tensor, ...], dataloader_idx: int) -> tuple[Tensor, ...]:
+        """A training batch (clean images alone) becomes `(noisy, clean)` with fresh noise."""
+        if len(batch) == 1:
+            (clean,) = batch
+            return self.corrupt(clean, torch.randn_like(clean)), clean
+        return batch

@@ -1,0 +1,57 @@
+"""Denoising autoencoders (D1, D2): reconstruct the clean image from its noisy copy."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+
+from lightning_lessons.models.base import OptimizerFactory
+from lightning_lessons.models.regression import RegressionModule
+
+STAGES = ("val", "test")
+
+
+def image_quality(stage: str, postfix: str = "") -> MetricCollection:
+    """MSE, PSNR (dB, averaged over images) and SSIM against the clean image, for images in [0, 1]."""
+    return MetricCollection(
+        {
+            "mse": MeanSquaredError(),
+            "psnr": PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3)),
+            "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
+        },
+        prefix=f"{stage}/",
+        postfix=postfix,
+    )
+
+
+class DenoisingModule(RegressionModule):
+    """Any autoencoder trained on `(noisy, clean)` batches to output the clean image (MSE by default).
+
+    Validation and test log MSE, PSNR and SSIM of the reconstruction (`val/psnr`, ...) and of the noisy
+    input itself (`val/psnr_noisy`, ...): the gap between the two is what the network has learned.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerFactory | None = None,
+        loss: nn.Module | None = None,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__(net, loss, optimizer, channels_last)
+        self.quality = nn.ModuleDict(
+            {f"{stage}{kind}": image_quality(stage, kind) for stage in STAGES for kind in ("", "_noisy")}
+        )
+
+    def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
+        noisy, clean = batch
+        baseline = self.quality[f"{stage}_noisy"]
+        baseline.update(noisy, clean)
+        self.log_dict(baseline, batch_size=len(clean))
+        return super().evaluate(batch, stage)
+
+    def update_metrics(self, output: Tensor, target: Tensor, stage: str) -> None:
+        reconstruction = self.quality[stage]
+        reconstruction.update(output, target)
+        self.log_dict(reconstruction, batch_size=len(target))
