@@ -7,7 +7,7 @@ ARGS   ?=
 PORT   ?= 6006
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup train lessons tensorboard test test-slow lint format bench clean eval
+.PHONY: help setup train lessons tensorboard test test-e2e test-slow lint format bench clean eval
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,10 @@ tensorboard: $(STAMP)  ## serve logs/ on 127.0.0.1
 test: $(STAMP)  ## the fast test suite
 	$(PY) -m pytest
 
+test-e2e: $(STAMP)  ## TensorBoard dashboards in headless Chromium (installs Debian's chromium if missing)
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	$(PY) -m pytest -m e2e tests/e2e
+
 test-slow: $(STAMP)  ## only the slow tests (full-length runs)
 	$(PY) -m pytest -m slow
 
@@ -49,7 +53,7 @@ bench: $(STAMP)  ## the Trainer against a plain PyTorch loop, side by side
 	$(PY) scripts/benchmark.py
 
 clean:  ## remove run outputs
-	rm -rf logs outputs multirun .pytest_cache .ruff_cache
+	rm -rf logs outputs multirun test-artifacts .pytest_cache .ruff_cache
 
 eval: $(STAMP)  ## test a run's best checkpoint again: make eval RUN=logs/<lesson>/<run>
 	$(PY) -m lightning_lessons.eval run=$(RUN) $(ARGS)

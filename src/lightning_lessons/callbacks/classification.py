@@ -62,9 +62,9 @@ class PredictionFigures(L.Callback):
             ]
         )
         target = target[: self.search]
-        wrong = torch.nonzero(predicted != target).flatten()[: self.num_images // 4]
-        right = torch.arange(self.num_images - len(wrong))
-        rows = torch.cat([right, wrong]).sort().values
+        shown = min(self.num_images, len(target))
+        wrong = torch.nonzero(predicted != target).flatten()[: shown // 4]
+        rows = torch.cat([torch.arange(shown - len(wrong)), wrong]).unique()  # sorted, no repeats
         return images[rows], predicted[rows], target[rows]
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:

@@ -1,0 +1,196 @@
+"""End to end: TensorBoard serves the runs this project writes, and a real browser renders them.
+
+Starts TensorBoard on a free port of 127.0.0.1 over runs made here, checks its HTTP API, then opens
+the scalars, images and hparams dashboards in headless Chromium (Debian's `chromium`, driven by
+Playwright) and asserts that chart lines, the lessons' images and the final metrics are drawn.
+Screenshots go to `test-artifacts/e2e/`. Run with `make test-e2e`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import MNIST_SMALL, ROOT, lesson_config, write_tiny_mnist
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+QUIET = "callbacks.progress=null"
+
+# What each lesson must show in TensorBoard's Images dashboard.
+IMAGES = {
+    "linear_regression": ["fit"],
+    "logistic_regression": ["decision_regions"],
+    "mnist_cnn": ["predictions/val", "predictions/test", "confusion_matrix/test"],
+}
+RUNS = {
+    "linear_regression": [
+        "data.n_samples=2000",
+        "data.n_val=200",
+        "data.n_test=200",
+        "trainer.max_epochs=60",
+    ],
+    "logistic_regression": ["trainer.max_epochs=60"],
+    "mnist_cnn": [*MNIST_SMALL, "trainer.max_epochs=2"],
+}
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory) -> Path:
+    """One short real run of each lesson, each in its own folder under one log directory."""
+    from lightning_lessons.train import train
+
+    root = tmp_path_factory.mktemp("e2e")
+    data = write_tiny_mnist(root / "data")
+    for lesson, overrides in RUNS.items():
+        train(lesson_config(lesson, root / "logs" / lesson, f"paths.data_dir={data}", *overrides, QUIET))
+    return root / "logs"
+
+
+@pytest.fixture(scope="module")
+def tensorboard(logdir):
+    """A TensorBoard server on a free local port; stopped by its process id afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(logdir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if set(get_json(base, "/data/runs")) >= set(RUNS):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("TensorBoard did not list the runs within 60 s")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        assert server.poll() is not None
+
+
+def get_json(base: str, path: str, payload: dict | None = None):
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def page(tensorboard):
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (make test-e2e does)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        yield page
+        browser.close()
+
+
+def open_dashboard(page, base: str, name: str, ready: str) -> None:
+    page.goto(f"{base}/#{name}")
+    page.wait_for_selector(ready, timeout=30_000)
+    page.wait_for_timeout(2000)  # let the charts finish drawing before the screenshot
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_http_api_lists_each_runs_scalars_and_images(tensorboard):
+    scalars = get_json(tensorboard, "/data/plugin/scalars/tags")
+    images = get_json(tensorboard, "/data/plugin/images/tags")
+    for lesson, tags in IMAGES.items():
+        assert {"train/loss", "val/loss", "test/loss"} <= set(scalars[lesson]), lesson
+        assert set(tags) <= set(images.get(lesson, {})), lesson
+
+
+def test_scalars_dashboard_draws_chart_lines(page, tensorboard):
+    page.goto(f"{tensorboard}/#scalars")
+    page.wait_for_selector("tf-scalar-card path.line", timeout=30_000)
+    page.locator("tf-tag-filterer input >> visible=true").fill("^(train|val)/(loss|acc)$")  # opens the matching cards
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(ARTIFACTS / "scalars.png"), full_page=True)
+    drawn: dict[str, int] = {}
+    cards = page.locator("tf-scalar-card")
+    for index in range(cards.count()):
+        card = cards.nth(index)
+        tag = card.evaluate("card => card.tag")
+        lengths = card.locator("path.line").evaluate_all(
+            "lines => lines.map(l => (l.getAttribute('d') || '').length)"
+        )
+        drawn[tag] = max(lengths, default=0)
+    for tag in ("train/loss", "val/loss", "train/acc", "val/acc"):
+        assert drawn.get(tag, 0) > 100, f"no line drawn for {tag}: {drawn}"
+
+
+def test_images_dashboard_shows_every_lessons_pictures(page, tensorboard):
+    page.goto(f"{tensorboard}/#images")
+    page.wait_for_selector("img[src*='individualImage']", timeout=30_000)
+    page.locator("tf-tag-filterer input >> visible=true").fill(".")  # every tag, in one expanded pane
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(ARTIFACTS / "images.png"), full_page=True)
+    shown = set()
+    for src, width in page.locator("img[src*='individualImage']").evaluate_all(
+        "images => images.map(i => [i.src, i.naturalWidth])"
+    ):
+        key = src.split("blob_key=")[1].split("&")[0]
+        _, run, tag, *_ = json.loads(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)))
+        if width > 0:
+            shown.add((run, tag))
+    for lesson, tags in IMAGES.items():
+        for tag in tags:
+            assert (lesson, tag) in shown, f"{lesson} shows no {tag} image; shown: {sorted(shown)}"
+
+
+def test_hparams_dashboard_lists_real_final_metrics(page, tensorboard):
+    open_dashboard(page, tensorboard, "hparams", "vaadin-grid-cell-content")
+    cells = page.locator("vaadin-grid-cell-content")
+    deadline = time.monotonic() + 30
+    while cells.count() <= 20 and time.monotonic() < deadline:  # rows arrive after the header
+        page.wait_for_timeout(500)
+    texts = [t.strip() for t in page.locator("vaadin-grid-cell-content").all_inner_texts()]
+    header = texts[: texts.index("")]
+    assert "hp_metric" not in header
+    column = header.index("final/val/loss")
+    for lesson in RUNS:
+        value = float(texts[texts.index(lesson) + column])
+        assert math.isfinite(value) and value >= 0, (lesson, value)
