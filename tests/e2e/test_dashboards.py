@@ -146,7 +146,8 @@ def test_http_api_lists_each_runs_scalars_and_images(tensorboard):
 def test_scalars_dashboard_draws_chart_lines(page, tensorboard):
     page.goto(f"{tensorboard}/#scalars")
     page.wait_for_selector("tf-scalar-card path.line", timeout=30_000)
-    page.locator("tf-tag-filterer input >> visible=true").fill("^(train|val)/(loss|acc)$")  # opens the matching cards
+    # A tag filter opens every matching card in one pane (categories start collapsed).
+    page.locator("tf-tag-filterer input >> visible=true").fill("^(train|val)/(loss|acc)$")
     page.wait_for_timeout(3000)
     page.screenshot(path=str(ARTIFACTS / "scalars.png"), full_page=True)
     drawn: dict[str, int] = {}
