@@ -7,7 +7,7 @@ ARGS   ?=
 PORT   ?= 6006
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup train lessons tensorboard test test-e2e test-slow lint format bench clean eval
+.PHONY: help setup train lessons tensorboard test test-e2e test-slow lint format bench clean eval figures
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,3 +57,7 @@ clean:  ## remove run outputs
 
 eval: $(STAMP)  ## test a run's best checkpoint again: make eval RUN=logs/<lesson>/<run>
 	$(PY) -m lightning_lessons.eval run=$(RUN) $(ARGS)
+
+figures: $(STAMP)  ## short real runs -> docs/img/*.png (lesson figures and TensorBoard screenshots)
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	$(PY) scripts/figures.py

@@ -50,6 +50,12 @@ class StepTimer(L.Callback):
             self.seconds = time.perf_counter() - self.start
 
 
+def local_data_dir() -> str:
+    """Where MNIST's raw files are: $LESSONS_DATA_DIR, else data/ or the shared copy beside the repo."""
+    found = (d for d in ("data", "../shared/data") if (Path(d) / "MNIST" / "raw").is_dir())
+    return os.environ.get("LESSONS_DATA_DIR") or next(found, "data")
+
+
 def lesson_overrides(lesson: str, epochs: int | None, data_dir: str) -> tuple[list[str], int]:
     """Overrides that make the run as long as the measurement needs, and the steps to time."""
     cfg = compose([f"lesson={lesson}", "paths.output_dir=unused"])
@@ -169,9 +175,7 @@ def main() -> None:
         "--epochs", type=int, default=None, help="full-batch lessons: default, each lesson's own"
     )
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each; medians reported")
-    default_data = os.environ.get("LESSONS_DATA_DIR") or next(
-        (d for d in ("../shared/data", "data") if (Path(d) / "MNIST" / "raw").is_dir()), "data"
-    )
+    default_data = local_data_dir()
     parser.add_argument("--data-dir", default=default_data)
     args = parser.parse_args()
     has_mnist = (Path(args.data_dir) / "MNIST" / "raw").is_dir()

@@ -115,7 +115,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoints = trainer.checkpoint_callback
     if checkpoints is not None and checkpoints.dirpath and not trainer.interrupted:
         # Checkpoints are written every few epochs; last.ckpt must hold the end of training.
-        trainer.save_checkpoint(Path(checkpoints.dirpath) / "last.ckpt")
+        trainer.save_checkpoint(Path(checkpoints.dirpath) / "last.ckpt", weights_only=False)
 
     metrics = {name: float(value) for name, value in sorted(trainer.callback_metrics.items())}
     if cfg.test and datamodule.has_split("test"):

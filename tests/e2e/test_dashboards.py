@@ -11,20 +11,16 @@ from __future__ import annotations
 import base64
 import json
 import math
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import MNIST_SMALL, ROOT, lesson_config, write_tiny_mnist
 
+from lightning_lessons.dashboards import browser_page, get_json, show_tags, tensorboard_server
+
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 QUIET = "callbacks.progress=null"
 
@@ -60,78 +56,18 @@ def logdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir):
-    """A TensorBoard server on a free local port; stopped by its process id afterwards."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tensorboard.main",
-            "--logdir",
-            str(logdir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if set(get_json(base, "/data/runs")) >= set(RUNS):
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("TensorBoard did not list the runs within 60 s")
+    with tensorboard_server(logdir, set(RUNS)) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        assert server.poll() is not None
-
-
-def get_json(base: str, path: str, payload: dict | None = None):
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture(scope="module")
 def page(tensorboard):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (make test-e2e does)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    with browser_page() as page:
         yield page
-        browser.close()
 
 
-def open_dashboard(page, base: str, name: str, ready: str) -> None:
-    page.goto(f"{base}/#{name}")
-    page.wait_for_selector(ready, timeout=30_000)
-    page.wait_for_timeout(2000)  # let the charts finish drawing before the screenshot
+def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -144,12 +80,8 @@ def test_http_api_lists_each_runs_scalars_and_images(tensorboard):
 
 
 def test_scalars_dashboard_draws_chart_lines(page, tensorboard):
-    page.goto(f"{tensorboard}/#scalars")
-    page.wait_for_selector("tf-scalar-card path.line", timeout=30_000)
-    # A tag filter opens every matching card in one pane (categories start collapsed).
-    page.locator("tf-tag-filterer input >> visible=true").fill("^(train|val)/(loss|acc)$")
-    page.wait_for_timeout(3000)
-    page.screenshot(path=str(ARTIFACTS / "scalars.png"), full_page=True)
+    show_tags(page, tensorboard, "scalars", "tf-scalar-card path.line", "^(train|val)/(loss|acc)$")
+    screenshot(page, "scalars")
     drawn: dict[str, int] = {}
     cards = page.locator("tf-scalar-card")
     for index in range(cards.count()):
@@ -164,11 +96,8 @@ def test_scalars_dashboard_draws_chart_lines(page, tensorboard):
 
 
 def test_images_dashboard_shows_every_lessons_pictures(page, tensorboard):
-    page.goto(f"{tensorboard}/#images")
-    page.wait_for_selector("img[src*='individualImage']", timeout=30_000)
-    page.locator("tf-tag-filterer input >> visible=true").fill(".")  # every tag, in one expanded pane
-    page.wait_for_timeout(3000)
-    page.screenshot(path=str(ARTIFACTS / "images.png"), full_page=True)
+    show_tags(page, tensorboard, "images", "img[src*='individualImage']", ".")
+    screenshot(page, "images")
     shown = set()
     for src, width in page.locator("img[src*='individualImage']").evaluate_all(
         "images => images.map(i => [i.src, i.naturalWidth])"
@@ -183,13 +112,15 @@ def test_images_dashboard_shows_every_lessons_pictures(page, tensorboard):
 
 
 def test_hparams_dashboard_lists_real_final_metrics(page, tensorboard):
-    open_dashboard(page, tensorboard, "hparams", "vaadin-grid-cell-content")
+    page.goto(f"{tensorboard}/#hparams")
+    page.wait_for_selector("vaadin-grid-cell-content", timeout=30_000)
     cells = page.locator("vaadin-grid-cell-content")
     deadline = time.monotonic() + 30
     while cells.count() <= 20 and time.monotonic() < deadline:  # rows arrive after the header
         page.wait_for_timeout(500)
     texts = [t.strip() for t in page.locator("vaadin-grid-cell-content").all_inner_texts()]
     header = texts[: texts.index("")]
+    screenshot(page, "hparams")
     assert "hp_metric" not in header
     column = header.index("final/val/loss")
     for lesson in RUNS:

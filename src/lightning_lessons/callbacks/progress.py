@@ -1,4 +1,4 @@
-"""Console progress: one bar for the whole fit on a terminal, a few plain lines elsewhere."""
+"""Console progress: one Rich bar for the whole fit on a terminal, a few plain lines elsewhere."""
 
 from __future__ import annotations
 
@@ -7,24 +7,38 @@ import time
 
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar
-from tqdm import tqdm
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
 class LessonProgressBar(ProgressBar):
     """A single bar over every training step of the fit, with the logged metrics beside it.
 
-    Lightning's default bar restarts every epoch, which for a 10,000-epoch lesson means 10,000 bars.
+    Lightning's own bars restart every epoch, which for a 10,000-epoch lesson means 10,000 bars.
     When the output is not a terminal (CI, `nohup`, a pipe) it prints concise lines instead: one every
     `max_epochs / lines` epochs, and inside a long epoch one every `line_seconds`, so logs stay readable.
     """
 
-    def __init__(self, refresh_seconds: float = 0.5, lines: int = 20, line_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        description: str = "training",
+        refresh_seconds: float = 0.5,
+        lines: int = 20,
+        line_seconds: float = 30.0,
+    ) -> None:
         super().__init__()
+        self.description = description
         self.refresh_seconds = refresh_seconds
         self.lines = lines
         self.line_seconds = line_seconds
         self._enabled = True
-        self._bar: tqdm | None = None
+        self._progress: Progress | None = None
         self._last_refresh = 0.0
 
     def disable(self) -> None:
@@ -36,19 +50,32 @@ class LessonProgressBar(ProgressBar):
     def metrics_text(self, trainer: L.Trainer) -> str:
         return "  ".join(f"{name}={float(value):.4g}" for name, value in trainer.progress_bar_metrics.items())
 
+    def _status(self, trainer: L.Trainer, epoch: int | None = None) -> str:
+        epoch = trainer.current_epoch + 1 if epoch is None else epoch
+        return f"epoch {epoch}/{trainer.max_epochs}  {self.metrics_text(trainer)}"
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._enabled or not trainer.is_global_zero:
             return
         self._every = max(1, trainer.max_epochs // self.lines) if trainer.max_epochs > 0 else 1
         self._last_refresh = time.monotonic()
         if sys.stdout.isatty():
-            self._bar = tqdm(
+            self._progress = Progress(
+                TextColumn("[bold blue]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+                refresh_per_second=4,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(
+                self.description,
                 total=int(trainer.estimated_stepping_batches),
-                initial=trainer.global_step,
-                desc=trainer.lightning_module.__class__.__name__,
-                unit="step",
-                dynamic_ncols=True,
-                file=sys.stdout,
+                completed=trainer.global_step,
+                status=self._status(trainer),
             )
 
     def on_train_batch_end(
@@ -57,29 +84,31 @@ class LessonProgressBar(ProgressBar):
         if not self._enabled or not trainer.is_global_zero:
             return
         now = time.monotonic()
-        if self._bar is None:
-            if now - self._last_refresh > self.line_seconds and batch_idx + 1 < trainer.num_training_batches:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+            if now - self._last_refresh > self.refresh_seconds:
                 self._last_refresh = now
-                print(
-                    f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  step {batch_idx + 1}/"
-                    f"{trainer.num_training_batches}  {self.metrics_text(trainer)}",
-                    flush=True,
-                )
-            return
-        self._bar.update(1)
-        if now - self._last_refresh > self.refresh_seconds:
+                self._progress.update(self._task, status=self._status(trainer))
+        elif now - self._last_refresh > self.line_seconds and batch_idx + 1 < trainer.num_training_batches:
             self._last_refresh = now
-            self._bar.set_postfix_str(f"epoch {trainer.current_epoch + 1}  {self.metrics_text(trainer)}")
+            print(
+                f"{self._status(trainer)}  (step {batch_idx + 1}/{trainer.num_training_batches})", flush=True
+            )
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not self._enabled or self._bar is not None or not trainer.is_global_zero:
+        if not self._enabled or self._progress is not None or not trainer.is_global_zero:
             return
         epoch = trainer.current_epoch + 1
         if epoch % self._every == 0 or epoch == trainer.max_epochs:
-            print(f"epoch {epoch}/{trainer.max_epochs}  {self.metrics_text(trainer)}", flush=True)
+            print(self._status(trainer, epoch), flush=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._bar is not None:
-            self._bar.set_postfix_str(f"epoch {trainer.current_epoch}  {self.metrics_text(trainer)}")
-            self._bar.close()
-            self._bar = None
+        if self._progress is not None:
+            self._progress.update(
+                self._task,
+                status=self._status(trainer).replace(
+                    f"epoch {trainer.current_epoch + 1}", f"epoch {trainer.current_epoch}"
+                ),
+            )
+            self._progress.stop()
+            self._progress = None

@@ -1,0 +1,96 @@
+"""`make figures`: short real trainings of a few lessons, exported as the pictures in docs/img/.
+
+Each lesson's own TensorBoard figure (fit curve, decision regions, MNIST predictions with mistakes
+marked, noisy / denoised / clean digits) is copied out of its event file, and the scalars, images and
+hparams dashboards are photographed in headless Chromium. The runs stay in logs/figures/ for
+`make tensorboard`. MNIST lessons need MNIST (`--data-dir`, default as for `make bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from benchmark import local_data_dir
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from lightning_lessons.config import compose
+from lightning_lessons.dashboards import browser_page, show_tags, tensorboard_server
+from lightning_lessons.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT_MNIST = ["trainer.max_epochs=1", "+trainer.limit_train_batches=150", "data.download=false"]
+FIGURES = {  # lesson: (overrides, {TensorBoard image tag: file in docs/img})
+    "nonlinear_regression": (["trainer.max_epochs=2000"], {"fit": "fit_nonlinear_regression.png"}),
+    "multiclass_classification": (["trainer.max_epochs=1500"], {"decision_regions": "decision_regions.png"}),
+    "mnist_cnn": (
+        SHORT_MNIST,
+        {"predictions/test": "mnist_predictions.png", "confusion_matrix/test": "mnist_confusion.png"},
+    ),
+    "denoise_conv": (SHORT_MNIST, {"denoising/test": "denoising.png"}),
+}
+DASHBOARDS = {  # file: (dashboard, element that shows it is drawn, tag filter)
+    "tensorboard_scalars.png": ("scalars", "tf-scalar-card path.line", "^(train|val)/(loss|acc|psnr)$"),
+    "tensorboard_images.png": (
+        "images",
+        "img[src*='individualImage']",
+        "^(fit|decision_regions|predictions/test)$",
+    ),
+    "tensorboard_hparams.png": ("hparams", "vaadin-grid-cell-content", None),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", default=local_data_dir())
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    parser.add_argument("--screenshots-only", action="store_true", help="reuse the runs in logs/figures/")
+    args = parser.parse_args()
+    logs = ROOT / "logs" / "figures"
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.screenshots_only:
+        shutil.rmtree(logs, ignore_errors=True)
+        train_and_export(logs, args.data_dir, args.out)
+    photograph_dashboards(logs, args.out)
+
+
+def train_and_export(logs: Path, data_dir: str, out: Path) -> None:
+    for lesson, (overrides, images) in FIGURES.items():
+        print(f"training {lesson} ...", flush=True)
+        run = logs / lesson
+        train(
+            compose(
+                [
+                    f"lesson={lesson}",
+                    f"paths.output_dir={run}",
+                    f"paths.data_dir={data_dir}",
+                    "callbacks.progress=null",
+                    *overrides,
+                ]
+            )
+        )
+        events = EventAccumulator(str(run), size_guidance={"images": 0})
+        events.Reload()
+        for tag, name in images.items():
+            (out / name).write_bytes(events.Images(tag)[-1].encoded_image_string)
+            print(f"  wrote {out / name}")
+
+
+def photograph_dashboards(logs: Path, out: Path) -> None:
+    with tensorboard_server(logs, set(FIGURES)) as base, browser_page(width=1900, height=1000) as page:
+        for name, (dashboard, ready, tag_filter) in DASHBOARDS.items():
+            if tag_filter:
+                show_tags(page, base, dashboard, ready, tag_filter)
+            else:
+                page.goto(f"{base}/#{dashboard}")
+                page.wait_for_selector(ready, timeout=30_000)
+                page.wait_for_timeout(3000)
+            page.screenshot(path=str(out / name))
+            print(f"  wrote {out / name}")
+
+
+if __name__ == "__main__":
+    main()
