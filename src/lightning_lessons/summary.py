@@ -99,13 +99,14 @@ def summary_text(result: dict[str, Any], output_dir: Path) -> str:
     lines.append(f"  config       {_shown(output_dir / '.hydra' / 'config.yaml')}")
     lines.append(f"  tensorboard  make tensorboard, or: tensorboard --logdir {_shown(output_dir.parent)}")
     learned, targets = result["parameters"], result["target_parameters"] or {}
+    width = max(12, *(len(name) for name in [*learned, *result["metrics"]]))
     if learned:
-        lines.append(f"  {'parameter':<12} {'learned':>10} {'target':>10}")
+        lines.append(f"  {'parameter':<{width}} {'learned':>10} {'target':>10}")
         for name, value in learned.items():
             target = f"{targets[name]:>10.4f}" if name in targets else f"{'':>10}"
-            lines.append(f"  {name:<12} {value:>10.4f} {target}")
-    lines.append(f"  {'metric':<12} {'value':>10}")
+            lines.append(f"  {name:<{width}} {value:>10.4f} {target}")
+    lines.append(f"  {'metric':<{width}} {'value':>10}")
     for name, value in result["metrics"].items():
         shown = f"{value:>10.6g}" if math.isfinite(value) else f"{value:>10}"
-        lines.append(f"  {name:<12} {shown}")
+        lines.append(f"  {name:<{width}} {shown}")
     return "\n".join(lines)
