@@ -5,11 +5,15 @@ from lightning_lessons.models.classification import ClassificationModule
 from lightning_lessons.models.denoising import DenoisingModule
 from lightning_lessons.models.manual import ManualRegressionModule
 from lightning_lessons.models.regression import RegressionModule
+from lightning_lessons.models.transfer import MissingCheckpointError, PretrainedWeights, TransferModule
 
 __all__ = [
     "ClassificationModule",
     "DenoisingModule",
     "LessonModule",
     "ManualRegressionModule",
+    "MissingCheckpointError",
+    "PretrainedWeights",
     "RegressionModule",
+    "TransferModule",
 ]

@@ -1,0 +1,165 @@
+"""Transfer learning (T1): start part of a network from a run this project trained, and compare it with
+the same network trained from scratch, in one run."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torchmetrics.classification import MulticlassAccuracy
+
+from lightning_lessons.models.base import OptimizerFactory
+from lightning_lessons.models.classification import STAGES, ClassificationModule
+
+
+class MissingCheckpointError(FileNotFoundError):
+    """The run to transfer from does not exist yet; the message says which command makes it."""
+
+
+class PretrainedWeights:
+    """The weights of one submodule (`module`, e.g. `net.features`) of a network trained by `lesson`.
+
+    `checkpoint` names the file; left unset, the newest run of `lesson` under `runs_dir` is used (its
+    best checkpoint, else its last), so `make train LESSON=<lesson>` is all a user has to do first.
+    No pretrained weights are downloaded: the lesson only transfers what this project trained.
+    """
+
+    def __init__(
+        self,
+        lesson: str = "mnist_cnn",
+        module: str = "net.features",
+        runs_dir: str = "logs/",
+        checkpoint: str | None = None,
+    ) -> None:
+        self.lesson = lesson
+        self.module = module
+        self.runs_dir = Path(runs_dir)
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+
+    def how_to_make_one(self) -> str:
+        return (
+            f"Train lesson {self.lesson} first: make train LESSON={self.lesson} (to try things, a short run "
+            f'is enough: make train LESSON={self.lesson} ARGS="trainer.max_epochs=1 '
+            f'+trainer.limit_train_batches=100"), or set model.pretrained.checkpoint=<file.ckpt>.'
+        )
+
+    def checkpoint_path(self) -> Path:
+        if self.checkpoint is not None:
+            if not self.checkpoint.is_file():
+                raise MissingCheckpointError(
+                    f"checkpoint not found: {self.checkpoint}. {self.how_to_make_one()}"
+                )
+            return self.checkpoint
+        runs = self.runs_dir / self.lesson
+        found = [
+            run / "checkpoints" / name
+            for run in runs.glob("*")
+            for name in ("best.ckpt", "last.ckpt")
+            if (run / "checkpoints" / name).is_file()
+        ]
+        if not found:
+            raise MissingCheckpointError(
+                f"no checkpoint of lesson {self.lesson} in {runs}/*/checkpoints/, and this lesson transfers "
+                f"weights from one. {self.how_to_make_one()}"
+            )
+        newest_run = max({path.parent for path in found}, key=lambda folder: folder.stat().st_mtime)
+        return next(path for path in found if path.parent == newest_run)
+
+    def state_dict(self) -> tuple[Path, dict[str, Tensor]]:
+        """The checkpoint used and the weights of `module` in it, named relative to that module."""
+        path = self.checkpoint_path()
+        weights = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+        prefix = f"{self.module}."
+        state = {
+            name.removeprefix(prefix): value for name, value in weights.items() if name.startswith(prefix)
+        }
+        if not state:
+            modules = sorted({name.rsplit(".", 2)[0] for name in weights})
+            raise ValueError(
+                f"{path} has no weights under '{self.module}' (it has {', '.join(modules)}): "
+                f"is it a checkpoint of lesson {self.lesson}?"
+            )
+        return path, state
+
+
+class TransferModule(ClassificationModule):
+    """A classifier whose submodule `into` starts from `pretrained` weights, trained side by side with an
+    identical copy that starts from scratch (`scratch`), on the same batches, for the same steps.
+
+    Both copies start from the same random weights, so the transferred weights are the only
+    difference. Their losses are summed into one optimizer step; with disjoint parameters and a
+    per-parameter optimizer such as Adam, that is exactly two separate trainings. The transferred
+    network logs `acc`/`loss` as any classifier, the scratch one `acc_scratch`/`loss_scratch`, and
+    `acc_gain` is their difference: positive transfer above zero, negative below. `freeze=True`
+    keeps the transferred weights fixed (feature extraction); otherwise they are fine-tuned.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        pretrained: PretrainedWeights,
+        into: str = "features",
+        freeze: bool = False,
+        optimizer: OptimizerFactory | None = None,
+        loss: nn.Module | None = None,
+        channels_last: bool = False,
+        confusion_matrix: bool = False,
+    ) -> None:
+        super().__init__(net, num_classes, optimizer, loss, channels_last, confusion_matrix)
+        self.pretrained = pretrained
+        self.into = into
+        self.freeze = freeze
+        self.scratch = copy.deepcopy(self.net)
+        self.scratch_accuracy = nn.ModuleDict(
+            {stage: MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
+        )
+        self.source_checkpoint: Path | None = None
+        if freeze:
+            self.net.get_submodule(into).requires_grad_(False)
+
+    def setup(self, stage: str) -> None:
+        # Before fitting, not in __init__: evaluating a finished run restores both networks from its
+        # own checkpoint and needs no source run; resuming overwrites these weights with the run's.
+        if stage == "fit" and self.source_checkpoint is None:
+            self.source_checkpoint, state = self.pretrained.state_dict()
+            self.net.get_submodule(self.into).load_state_dict(state)
+
+    def scratch_logits(self, x: Tensor) -> Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.scratch(x)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        loss = super().training_step(batch, batch_idx)
+        logits = self.scratch_logits(x)
+        scratch_loss = self.loss_fn(logits, y)
+        self.log_train(
+            len(x),
+            loss_scratch=scratch_loss,
+            acc_scratch=lambda: (logits.argmax(dim=1) == y).float().mean(),
+        )
+        return loss + scratch_loss
+
+    def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
+        x, y = batch
+        logits = self.scratch_logits(x)
+        self.log(f"{stage}/loss_scratch", self.loss_fn(logits, y), batch_size=len(x))
+        self.scratch_accuracy[stage].update(logits.argmax(dim=1), y)
+        self.log(f"{stage}/acc_scratch", self.scratch_accuracy[stage], batch_size=len(x))
+        return super().evaluate(batch, stage)
+
+    def _log_gain(self, stage: str) -> None:
+        gain = self.accuracy[stage].compute() - self.scratch_accuracy[stage].compute()
+        self.log(f"{stage}/acc_gain", gain, prog_bar=stage == "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_gain("val")
+        super().on_validation_epoch_end()
+
+    def on_test_epoch_end(self) -> None:
+        self._log_gain("test")
+        super().on_test_epoch_end()
