@@ -189,3 +189,17 @@ def test_load_digit_centres_and_inverts_like_mnist(tmp_path):
     Image.new("L", (30, 30), 255).save(blank)
     with pytest.raises(ValueError, match="no digit found"):
         load_digit(blank)
+
+
+def test_missing_data_on_the_command_line_is_a_message_not_a_traceback(tmp_path):
+    from conftest import cli
+
+    completed = cli(
+        "lesson=mnist_cnn",
+        f"paths.data_dir={tmp_path}",
+        "data.download=false",
+        f"paths.log_dir={tmp_path / 'logs'}",
+    )
+    assert completed.returncode == 2
+    assert f"MNIST is not in {tmp_path / 'MNIST' / 'raw'}" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -128,10 +128,28 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return finish_run(cfg, trainer, model, datamodule, metrics, output_dir)
 
 
+def user_error(error: BaseException) -> BaseException | None:
+    """The user's mistake behind an exception (bad config, missing data or checkpoint), if it is one."""
+    from lightning_lessons.data import DataError
+
+    while error is not None:
+        if isinstance(error, (ConfigError, DataError, FileNotFoundError)):
+            return error
+        error = error.__cause__
+    return None
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)
 def _hydra_main(cfg: DictConfig) -> float | None:
-    # The return value is what a Hydra sweeper (e.g. Optuna) optimises: the monitored metric.
-    return train(cfg)["metrics"].get(cfg.monitor)
+    try:
+        # The return value is what a Hydra sweeper (e.g. Optuna) optimises: the monitored metric.
+        return train(cfg)["metrics"].get(cfg.monitor)
+    except Exception as error:
+        mistake = user_error(error)
+        if mistake is None:
+            raise
+        print(f"error: {mistake}", file=sys.stderr)  # what to fix, not a stack trace
+        sys.exit(2)
 
 
 def main() -> None:
