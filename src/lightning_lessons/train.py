@@ -22,7 +22,7 @@ _IRRELEVANT_WARNINGS = (
     r".*smaller than the logging interval.*",  # metrics are logged every n global steps, not per epoch
     r".*Total length of `list` across ranks is zero.*",  # a lesson without a validation split
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # inside Lightning itself
-    r".*`configure_optimizers` returned `None`.*",  # manual lessons have no optimizer on purpose
+    r".*configure_optimizers` returned `None`.*",  # manual lessons have no optimizer on purpose
     r".*overridden `transfer_batch_to_device` in `LightningModule`.*",  # ours skips on-device batches
 )
 
@@ -111,6 +111,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         OmegaConf.save(cfg, saved_config)
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
+    if trainer.is_global_zero and not cfg.trainer.get("enable_model_summary"):
+        from lightning.pytorch.utilities.model_summary import ModelSummary
+
+        print(ModelSummary(model, max_depth=1), flush=True)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     checkpoints = trainer.checkpoint_callback
     if checkpoints is not None and checkpoints.dirpath and not trainer.interrupted:

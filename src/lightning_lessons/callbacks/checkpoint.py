@@ -14,6 +14,13 @@ class LessonCheckpoint(ModelCheckpoint):
     On the epochs it does save at, it behaves exactly as `ModelCheckpoint`.
     """
 
+    @property
+    def state_key(self) -> str:
+        # Lightning formats this string (a repr of the settings) for every hook call of every step.
+        if "_cached_state_key" not in self.__dict__:
+            self._cached_state_key = super().state_key
+        return self._cached_state_key
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         every = self._every_n_epochs
         if every >= 1 and (trainer.current_epoch + 1) % every == 0:
