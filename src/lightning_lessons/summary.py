@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.nets import scalar_parameters
@@ -47,10 +46,6 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
     return flat
 
 
-def _checkpoints(trainer: L.Trainer) -> ModelCheckpoint | None:
-    return next((cb for cb in trainer.callbacks if isinstance(cb, ModelCheckpoint)), None)
-
-
 def finish_run(
     cfg: DictConfig,
     trainer: L.Trainer,
@@ -60,7 +55,7 @@ def finish_run(
     output_dir: Path,
 ) -> dict[str, Any]:
     """Record the run's results everywhere a user looks for them, and return them."""
-    checkpoint = _checkpoints(trainer)
+    checkpoint = trainer.checkpoint_callback
     best_score = checkpoint.best_model_score if checkpoint is not None else None
     result: dict[str, Any] = {
         "lesson": cfg.lesson_name,

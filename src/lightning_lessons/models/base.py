@@ -34,10 +34,14 @@ class LessonModule(L.LightningModule):
         self.channels_last = channels_last
 
     def forward(self, x: Tensor) -> Tensor:
-        # channels_last lets the CPU's convolution kernels skip layout conversions (MNIST CNN: -15%).
+        return self.net(self.memory_format(x))
+
+    def memory_format(self, x: Tensor) -> Tensor:
+        """Images in channels_last when asked: the CPU's convolutions then skip layout conversions
+        (MNIST CNN: -15%)."""
         if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return self.net(x)
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def __setattr__(self, name: str, value: object) -> None:
         # Lightning records the running hook's name on the module around every hook call, dozens

@@ -128,9 +128,7 @@ class TransferModule(ClassificationModule):
             self.net.get_submodule(self.into).load_state_dict(state)
 
     def scratch_logits(self, x: Tensor) -> Tensor:
-        if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return self.scratch(x)
+        return self.scratch(self.memory_format(x))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
