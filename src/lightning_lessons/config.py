@@ -80,9 +80,11 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
     """Compose the config the command line asks for and check it; return what is wrong, or None.
 
     Runs before Hydra creates a run folder, so a bad override leaves nothing behind that looks like
-    a result. Sweeps (`a=1,2` under `-m`) are left to each job's own check; Hydra's flags
-    (`--help`, `--cfg`, ...) are left to Hydra.
+    a result, and an unwritable or full log folder is reported before any work is done. Sweeps
+    (`a=1,2` under `-m`) are left to each job's own check; Hydra's flags (`--help`, `--cfg`, ...)
+    are left to Hydra.
     """
+    from lightning_lessons.outputs import output_folder_problem
     from lightning_lessons.schema import check_config
 
     if any(arg.startswith("-") and arg not in ("-m", "--multirun") for arg in argv):
@@ -100,4 +102,6 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
             return _explain_unknown_key(key, overrides, config_name)
         return str(error).split("\nConfig search path:")[0].strip()
     problems = check_config(cfg)
-    return "\n".join(problems) if problems else None
+    if problems:
+        return "\n".join(problems)
+    return output_folder_problem(cfg.paths.log_dir, cfg.min_free_mb)

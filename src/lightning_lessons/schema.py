@@ -33,6 +33,10 @@ class RunSettings:
     monitor: str
     test: bool
     num_threads: int | None
+    tags: list[str]
+    data_fraction: float
+    print_config: bool
+    min_free_mb: int
 
 
 _SEQUENCES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,8 @@ _IRRELEVANT_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # inside Lightning itself
     r".*configure_optimizers` returned `None`.*",  # manual lessons have no optimizer on purpose
     r".*overridden `transfer_batch_to_device` in `LightningModule`.*",  # ours skips on-device batches
+    r".*Checkpoint directory .* exists and is not empty.*",  # resume=latest continues in the same folder
+    r".*requested to overfit but enabled .* shuffling.*",  # ours do not shuffle under overfit_batches
 )
 
 
@@ -63,12 +65,19 @@ def load_run_config(run_dir: str | Path) -> DictConfig:
     """The config a finished run was trained with (not today's defaults), pointed at its own folder."""
     from omegaconf import OmegaConf
 
+    from lightning_lessons.schema import RunSettings
+
     register_resolvers()
     path = Path(run_dir) / ".hydra" / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run folder: {path} does not exist")
     cfg = OmegaConf.load(path)
     cfg.paths.output_dir = str(Path(run_dir))
+    # Runs saved before a top-level setting existed get its default.
+    defaults = OmegaConf.load(CONF_DIR / f"{CONFIG_NAME}.yaml")
+    for key in fields(RunSettings):
+        if key.name not in cfg:
+            cfg[key.name] = defaults[key.name]
     return cfg
 
 
@@ -89,6 +98,8 @@ def build(cfg: DictConfig) -> Experiment:
         torch.set_num_threads(cfg.num_threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
+    if cfg.data_fraction < 1:
+        datamodule.keep_fraction(cfg.data_fraction)
     model = instantiate(cfg.model)
     callbacks = instantiate_all(cfg.get("callbacks"))
     # With `callbacks.progress=null` there is no bar at all, rather than Lightning's default one.
@@ -102,6 +113,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit the lesson the config describes, test its best checkpoint, and record the results."""
     from omegaconf import OmegaConf
 
+    from lightning_lessons.checkpoints import read_checkpoint
+    from lightning_lessons.runinfo import print_config_tree, save_run_info
     from lightning_lessons.summary import finish_run
 
     output_dir = Path(cfg.paths.output_dir)
@@ -109,12 +122,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if not saved_config.exists():  # Hydra saves it when it runs the app; called from Python, save it here
         saved_config.parent.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(cfg, saved_config)
+    if cfg.ckpt_path:
+        read_checkpoint(cfg.ckpt_path, training=True)  # a damaged file is named now, not deep in fit
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
-    if trainer.is_global_zero and not cfg.trainer.get("enable_model_summary"):
-        from lightning.pytorch.utilities.model_summary import ModelSummary
+    if trainer.is_global_zero:
+        save_run_info(cfg, output_dir)
+        if cfg.print_config:
+            print_config_tree(cfg)
+        if not cfg.trainer.get("enable_model_summary"):
+            from lightning.pytorch.utilities.model_summary import ModelSummary
 
-        print(ModelSummary(model, max_depth=1), flush=True)
+            print(ModelSummary(model, max_depth=1), flush=True)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     checkpoints = trainer.checkpoint_callback
     if checkpoints is not None and checkpoints.dirpath and not trainer.interrupted:
@@ -134,10 +153,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 def user_error(error: BaseException) -> BaseException | None:
     """The user's mistake behind an exception (bad config, missing data or checkpoint), if it is one."""
+    from lightning_lessons.checkpoints import CheckpointError
     from lightning_lessons.data import DataError
+    from lightning_lessons.models import TrainingDiverged
 
     while error is not None:
-        if isinstance(error, (ConfigError, DataError, FileNotFoundError)):
+        if isinstance(error, (ConfigError, DataError, CheckpointError, TrainingDiverged, FileNotFoundError)):
             return error
         error = error.__cause__
     return None
@@ -157,11 +178,19 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
+    from lightning_lessons.resume import ResumeError, resume_arguments
+
     register_resolvers()
-    problem = check_command_line(sys.argv[1:])
+    try:
+        argv = resume_arguments(sys.argv[1:])
+    except ResumeError as error:
+        argv, problem = [], str(error)
+    else:
+        problem = check_command_line(argv)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
+    sys.argv[1:] = argv  # Hydra reads the command line itself
     _hydra_main()
 
 

@@ -16,9 +16,11 @@ class LessonCheckpoint(ModelCheckpoint):
 
     @property
     def state_key(self) -> str:
-        # Lightning formats this string (a repr of the settings) for every hook call of every step.
+        # Lightning's key also holds the cadence, which follows max_epochs here (`every`): resuming
+        # with more epochs would then not find the best-model bookkeeping in the checkpoint. The key
+        # is also formatted for every hook call of every step, so it is computed once.
         if "_cached_state_key" not in self.__dict__:
-            self._cached_state_key = super().state_key
+            self._cached_state_key = self._generate_state_key(monitor=self.monitor, mode=self.mode)
         return self._cached_state_key
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

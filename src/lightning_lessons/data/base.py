@@ -36,6 +36,15 @@ class TensorDataModule(L.LightningDataModule):
         if not self.splits:
             self.splits = {name: split for name, split in self.build_splits().items() if len(split[0])}
 
+    def keep_fraction(self, fraction: float) -> None:
+        """Keep the first `fraction` of every split (at least one sample): `debug=limit` runs the
+        whole pipeline on a tenth of the data, full-batch lessons included."""
+        self.setup()
+        self.splits = {
+            name: tuple(t[: max(1, int(len(t) * fraction))] for t in split)
+            for name, split in self.splits.items()
+        }
+
     def has_split(self, name: str) -> bool:
         self.setup()
         return name in self.splits
@@ -56,7 +65,9 @@ class TensorDataModule(L.LightningDataModule):
         return TensorLoader(self.split_on_device(name), batch_size, shuffle=shuffle, seed=self.seed)
 
     def train_dataloader(self) -> TensorLoader | list:
-        return self._loader("train", self.batch_size, shuffle=True)
+        # Overfitting a few batches (debug=overfit) means the same batches every epoch.
+        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
+        return self._loader("train", self.batch_size, shuffle=not overfit)
 
     def val_dataloader(self) -> TensorLoader | list:
         return self._loader("val", self.eval_batch_size, shuffle=False)

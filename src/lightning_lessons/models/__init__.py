@@ -1,6 +1,6 @@
 """LightningModules: how each family of lessons trains a plain `torch.nn` network."""
 
-from lightning_lessons.models.base import LessonModule
+from lightning_lessons.models.base import LessonModule, TrainingDiverged
 from lightning_lessons.models.classification import ClassificationModule
 from lightning_lessons.models.denoising import DenoisingModule
 from lightning_lessons.models.manual import ManualRegressionModule
@@ -15,5 +15,6 @@ __all__ = [
     "MissingCheckpointError",
     "PretrainedWeights",
     "RegressionModule",
+    "TrainingDiverged",
     "TransferModule",
 ]

@@ -12,6 +12,10 @@ from torch.optim import Optimizer
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
 
+class TrainingDiverged(RuntimeError):
+    """The training loss stopped being a finite number."""
+
+
 class LessonModule(L.LightningModule):
     """Trains any plain `nn.Module` (`net`) with a loss module and an optimizer partial from the config.
 
@@ -64,6 +68,35 @@ class LessonModule(L.LightningModule):
         if self.optimizer_factory is None:
             raise ValueError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
         return self.optimizer_factory(self.parameters())
+
+    def on_train_batch_end(self, outputs: Tensor | dict[str, Tensor], batch: object, batch_idx: int) -> None:
+        # A NaN loss poisons every later step and checkpoint: stop at once.
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if isinstance(loss, Tensor) and not torch.isfinite(loss).all():
+            raise TrainingDiverged(self._divergence_message("training", float(loss)))
+
+    def on_validation_batch_end(self, outputs: Tensor, batch: object, batch_idx: int) -> None:
+        # Checkpoints are saved after validation: weights whose validation loss is not finite are
+        # stopped here, so the last checkpoint on disk is always a good one.
+        if (
+            self.trainer.state.fn == "fit"
+            and isinstance(outputs, Tensor)
+            and not torch.isfinite(outputs).all()
+        ):
+            raise TrainingDiverged(self._divergence_message("validation", float(outputs)))
+
+    def _divergence_message(self, which: str, loss: float) -> str:
+        trainer = self.trainer
+        lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else getattr(self, "lr", None)
+        checkpoint = trainer.checkpoint_callback
+        last = checkpoint.last_model_path if checkpoint is not None else ""
+        return (
+            f"the {which} loss became {loss} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
+            "the run was stopped. The usual cause is a learning rate too large for this lesson"
+            + (f" (lr={lr:g}: try a tenth of it)" if lr is not None else "")
+            + "; otherwise look for inf or NaN in the data. "
+            + (f"The last good checkpoint is {last}." if last else "No checkpoint had been saved yet.")
+        )
 
     def should_log_step(self) -> bool:
         trainer = self.trainer

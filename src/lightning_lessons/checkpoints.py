@@ -1,0 +1,55 @@
+"""Checkpoint files that survive a crash mid-write, and a clear message for those that did not."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read: truncated, corrupt, or not a checkpoint at all."""
+
+
+def read_checkpoint(path: str | Path, training: bool = False) -> dict[str, Any]:
+    """The checkpoint's contents on the CPU, or an error naming the file and what is wrong with it.
+
+    `training=True` also asks for what resuming needs (epoch, optimizer state), beyond the weights.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        # mmap: only the structure is read here; tensors are paged in when used.
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, ... by damage
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint ({path.stat().st_size} bytes; truncated or corrupt?): "
+            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        ) from error
+    needed = ("state_dict", "epoch", "global_step") if training else ("state_dict",)
+    missing = [key for key in needed if not isinstance(checkpoint, dict) or key not in checkpoint]
+    if missing:
+        raise CheckpointError(
+            f"{path} is not a Lightning checkpoint of this project: no {', '.join(missing)}"
+        )
+    return checkpoint
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes each checkpoint beside its final name and renames it into place.
+
+    A run killed while saving (SIGKILL, power loss, a full disk) leaves the previous checkpoint
+    intact instead of a truncated file under the name `ckpt_path=last` resumes from.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        path = Path(path)
+        partial = path.with_name(f".{path.name}.partial")
+        super().save_checkpoint(checkpoint, partial, storage_options)
+        os.replace(partial, path)

@@ -1,0 +1,114 @@
+"""Faults survived: a killed run resumes to the same result, NaN stops at once, damaged files and
+unwritable folders are named before any work is lost."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+from conftest import ROOT, cli, events
+
+R4 = ("lesson=nonlinear_regression", "trainer.max_epochs=600", "data.batch_size=2500", "print_config=false")
+
+
+def newest_run(logs):
+    return max((logs / "nonlinear_regression").iterdir(), key=lambda path: path.stat().st_mtime)
+
+
+def test_a_run_killed_mid_training_resumes_to_the_same_weights_and_metrics(tmp_path):
+    killed_logs, whole_logs = tmp_path / "killed", tmp_path / "whole"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lightning_lessons.train", *R4, f"paths.log_dir={killed_logs}"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list(killed_logs.glob("nonlinear_regression/*/checkpoints/last.ckpt")):
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint before the end"
+        time.sleep(0.02)
+    time.sleep(0.5)  # into the epochs after that checkpoint
+    assert process.poll() is None, "finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    run_dir = newest_run(killed_logs)
+    killed_at = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["epoch"]
+    assert 0 < killed_at < 599 and not (run_dir / "metrics.json").exists()
+
+    resumed = cli(*R4, f"paths.log_dir={killed_logs}", "ckpt_path=last")
+    assert resumed.returncode == 0, resumed.stderr
+    assert newest_run(killed_logs) == run_dir  # continued in its own folder
+    whole = cli(*R4, f"paths.log_dir={whole_logs}")
+    assert whole.returncode == 0, whole.stderr
+
+    results = [
+        json.loads((newest_run(logs) / "metrics.json").read_text()) for logs in (killed_logs, whole_logs)
+    ]
+    assert results[0]["metrics"] == results[1]["metrics"] and results[0]["epochs"] == 600
+    weights = [
+        torch.load(newest_run(logs) / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+        for logs in (killed_logs, whole_logs)
+    ]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+    steps = [event.step for event in events(run_dir).Scalars("train/loss")]
+    assert max(steps) == 600 * 4 - 1  # the TensorBoard curve goes on to the end in the same folder
+
+
+def test_resume_with_nothing_to_resume_says_so(tmp_path):
+    completed = cli("lesson=nonlinear_regression", f"paths.log_dir={tmp_path}", "resume=latest")
+    assert completed.returncode == 2
+    assert f"nothing to resume: no run under {tmp_path / 'nonlinear_regression'}" in completed.stderr
+    assert "make train LESSON=nonlinear_regression" in completed.stderr
+
+
+def test_a_diverging_loss_stops_the_run_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    completed = cli(
+        "lesson=nonlinear_regression",
+        "trainer.max_epochs=200",
+        "trainer.check_val_every_n_epoch=1",
+        "model.optimizer.lr=0.1",
+        f"paths.log_dir={tmp_path}",
+    )
+    assert completed.returncode != 0 and "Traceback" not in completed.stderr
+    message = completed.stderr
+    assert "loss became inf at step" in message and "learning rate too large" in message
+    assert "lr=0.1: try a tenth of it" in message
+    last = newest_run(tmp_path) / "checkpoints" / "last.ckpt"
+    assert f"The last good checkpoint is {last}" in message
+    state = torch.load(last, weights_only=False)["state_dict"]
+    assert all(torch.isfinite(tensor).all() for tensor in state.values())
+    assert not (newest_run(tmp_path) / "metrics.json").exists()
+
+
+def test_a_corrupt_or_truncated_checkpoint_is_named(tmp_path):
+    good = cli(*R4, "trainer.max_epochs=20", f"paths.log_dir={tmp_path / 'logs'}")
+    assert good.returncode == 0, good.stderr
+    checkpoint = newest_run(tmp_path / "logs") / "checkpoints" / "last.ckpt"
+    data = checkpoint.read_bytes()
+    truncated, garbage = tmp_path / "truncated.ckpt", tmp_path / "garbage.ckpt"
+    truncated.write_bytes(data[: len(data) // 2])
+    garbage.write_bytes(b"not a checkpoint" * 100)
+    for damaged in (truncated, garbage):
+        completed = cli(*R4, f"ckpt_path={damaged}", f"paths.log_dir={tmp_path / 'resumed'}")
+        assert completed.returncode == 2
+        assert f"error: {damaged} is not a readable checkpoint" in completed.stderr
+        assert "truncated or corrupt" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_an_unwritable_or_full_log_folder_fails_at_start(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    completed = cli(*R4, f"paths.log_dir={blocker / 'logs'}")
+    assert completed.returncode == 2
+    assert f"cannot write to the log folder {blocker / 'logs'}" in completed.stderr
+    assert "paths.log_dir=<folder>" in completed.stderr
+
+    completed = cli(*R4, f"paths.log_dir={tmp_path / 'logs'}", "min_free_mb=1000000000")
+    assert completed.returncode == 2
+    assert f"the log folder {tmp_path / 'logs'} has only" in completed.stderr
+    assert "MB free (less than min_free_mb=1e+09)" in completed.stderr
+    assert list((tmp_path / "logs").iterdir()) == []  # no run folder was started
