@@ -28,6 +28,7 @@ def evaluate(
     run: str | None = None, ckpt_path: str | None = None, overrides: list[str] = ()
 ) -> dict[str, float]:
     """Test metrics of a run's checkpoint (its best one by default), recomputed from scratch."""
+    from lightning_lessons.checkpoints import read_checkpoint
     from lightning_lessons.train import build, load_run_config
 
     if run is None and ckpt_path is None:
@@ -40,6 +41,7 @@ def evaluate(
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     cfg.logger, cfg.callbacks = None, None
     checkpoint = checkpoint or checkpoint_for(run_dir)
+    read_checkpoint(checkpoint)  # a damaged file is named, not a traceback from deep in Lightning
     experiment = build(cfg)
     warnings.filterwarnings("ignore", message=r".*callbacks used to create the checkpoint.*")  # none needed
     if not experiment.datamodule.has_split("test"):

@@ -18,6 +18,7 @@ def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
     """(file, digit, probability) for each image, by the checkpoint's model."""
     from hydra.utils import instantiate
 
+    from lightning_lessons.checkpoints import read_checkpoint
     from lightning_lessons.data.digits import load_digit
     from lightning_lessons.train import load_run_config
 
@@ -29,8 +30,7 @@ def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
         raise ValueError(f"{checkpoint} is from lesson '{cfg.lesson_name}', not an image classifier")
     pictures = torch.stack([load_digit(path) for path in images]).unsqueeze(1)
     model = instantiate(cfg.model)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["state_dict"])
+    model.load_state_dict(read_checkpoint(checkpoint)["state_dict"])
     probabilities = model.predict((pictures - cfg.data.mean) / cfg.data.std).softmax(dim=1)
     confidence, digits = probabilities.max(dim=1)
     return [(path, int(d), float(p)) for path, d, p in zip(images, digits, confidence, strict=True)]

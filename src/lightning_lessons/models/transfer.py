@@ -6,10 +6,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy
 
+from lightning_lessons.checkpoints import read_checkpoint
 from lightning_lessons.models.base import OptimizerFactory
 from lightning_lessons.models.classification import STAGES, ClassificationModule
 
@@ -70,7 +70,7 @@ class PretrainedWeights:
     def state_dict(self) -> tuple[Path, dict[str, Tensor]]:
         """The checkpoint used and the weights of `module` in it, named relative to that module."""
         path = self.checkpoint_path()
-        weights = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+        weights = read_checkpoint(path)["state_dict"]
         prefix = f"{self.module}."
         state = {
             name.removeprefix(prefix): value for name, value in weights.items() if name.startswith(prefix)
