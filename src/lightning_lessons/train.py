@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from dataclasses import dataclass, fields
@@ -39,6 +40,15 @@ def quiet_lightning() -> None:
     for pattern in _IRRELEVANT_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
+
+
+def cheap_cuda_check() -> None:
+    """Lightning makes `torch.cuda.is_available()` ask NVML, so forked workers never start CUDA; with no
+    GPU at all that costs ~85 us a call, and Adam calls it every step (D1: +50%). No GPU, nothing to guard."""
+    import torch
+
+    if os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK") == "1" and torch.cuda.device_count() == 0:
+        os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "0"
 
 
 class ConfigError(ValueError):
@@ -94,6 +104,7 @@ def build(cfg: DictConfig) -> Experiment:
     if problems:
         raise ConfigError("\n".join(problems))
     quiet_lightning()
+    cheap_cuda_check()
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
