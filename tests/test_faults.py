@@ -8,8 +8,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from conftest import ROOT, cli, events
+
+from lightning_lessons.checkpoints import CheckpointError, read_checkpoint
+from lightning_lessons.config import check_command_line
 
 R4 = ("lesson=nonlinear_regression", "trainer.max_epochs=600", "data.batch_size=2500", "print_config=false")
 
@@ -84,19 +88,23 @@ def test_a_diverging_loss_stops_the_run_naming_the_step_and_keeps_the_last_good_
     assert not (newest_run(tmp_path) / "metrics.json").exists()
 
 
-def test_a_corrupt_or_truncated_checkpoint_is_named(tmp_path):
-    good = cli(*R4, "trainer.max_epochs=20", f"paths.log_dir={tmp_path / 'logs'}")
-    assert good.returncode == 0, good.stderr
-    checkpoint = newest_run(tmp_path / "logs") / "checkpoints" / "last.ckpt"
-    data = checkpoint.read_bytes()
+def test_a_corrupt_or_truncated_checkpoint_is_named(run_lesson, tmp_path):
+    _, run_dir = run_lesson("nonlinear_regression", "trainer.max_epochs=20")
+    data = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
     truncated, garbage = tmp_path / "truncated.ckpt", tmp_path / "garbage.ckpt"
     truncated.write_bytes(data[: len(data) // 2])
     garbage.write_bytes(b"not a checkpoint" * 100)
-    for damaged in (truncated, garbage):
-        completed = cli(*R4, f"ckpt_path={damaged}", f"paths.log_dir={tmp_path / 'resumed'}")
-        assert completed.returncode == 2
-        assert f"error: {damaged} is not a readable checkpoint" in completed.stderr
-        assert "truncated or corrupt" in completed.stderr and "Traceback" not in completed.stderr
+    completed = cli(*R4, f"ckpt_path={truncated}", f"paths.log_dir={tmp_path / 'resumed'}")
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert (
+        f"error: {truncated} is not a readable checkpoint ({len(data) // 2} bytes; truncated or corrupt?)"
+        in (completed.stderr)
+    )
+    with pytest.raises(CheckpointError, match=f"{garbage} is not a readable checkpoint"):
+        read_checkpoint(garbage)
+    torch.save({"weights": torch.ones(2)}, garbage)
+    with pytest.raises(CheckpointError, match="not a Lightning checkpoint of this project: no state_dict"):
+        read_checkpoint(garbage)
 
 
 def test_an_unwritable_or_full_log_folder_fails_at_start(tmp_path):
@@ -107,8 +115,7 @@ def test_an_unwritable_or_full_log_folder_fails_at_start(tmp_path):
     assert f"cannot write to the log folder {blocker / 'logs'}" in completed.stderr
     assert "paths.log_dir=<folder>" in completed.stderr
 
-    completed = cli(*R4, f"paths.log_dir={tmp_path / 'logs'}", "min_free_mb=1000000000")
-    assert completed.returncode == 2
-    assert f"the log folder {tmp_path / 'logs'} has only" in completed.stderr
-    assert "MB free (less than min_free_mb=1e+09)" in completed.stderr
+    problem = check_command_line([*R4, f"paths.log_dir={tmp_path / 'logs'}", "min_free_mb=1000000000"])
+    assert f"the log folder {tmp_path / 'logs'} has only" in problem
+    assert "MB free (less than min_free_mb=1e+09)" in problem
     assert list((tmp_path / "logs").iterdir()) == []  # no run folder was started
