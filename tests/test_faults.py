@@ -10,10 +10,11 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, cli, events
+from conftest import ROOT, cli, events, lesson_config
 
 from lightning_lessons.checkpoints import CheckpointError, read_checkpoint
 from lightning_lessons.config import check_command_line
+from lightning_lessons.train import ConfigError, build
 
 R4 = ("lesson=nonlinear_regression", "trainer.max_epochs=600", "data.batch_size=2500", "print_config=false")
 
@@ -119,3 +120,9 @@ def test_an_unwritable_or_full_log_folder_fails_at_start(tmp_path):
     assert f"the log folder {tmp_path / 'logs'} has only" in problem
     assert "MB free (less than min_free_mb=1e+09)" in problem
     assert list((tmp_path / "logs").iterdir()) == []  # no run folder was started
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_trainer_gpu_without_a_gpu_says_what_to_use_instead(tmp_path):
+    with pytest.raises(ConfigError, match=r"asks for a CUDA GPU and this machine has none.*trainer=cpu"):
+        build(lesson_config("linear_regression", tmp_path, "trainer=gpu"))

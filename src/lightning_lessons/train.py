@@ -105,6 +105,11 @@ def build(cfg: DictConfig) -> Experiment:
         raise ConfigError("\n".join(problems))
     quiet_lightning()
     cheap_cuda_check()
+    if cfg.trainer.get("accelerator") in ("gpu", "cuda") and torch.cuda.device_count() == 0:
+        raise ConfigError(
+            f"trainer.accelerator={cfg.trainer.accelerator} asks for a CUDA GPU and this machine has none: "
+            "leave the default trainer (accelerator=auto takes a GPU when there is one) or use trainer=cpu"
+        )
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -164,12 +169,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 def user_error(error: BaseException) -> BaseException | None:
     """The user's mistake behind an exception (bad config, missing data or checkpoint), if it is one."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
     from lightning_lessons.checkpoints import CheckpointError
     from lightning_lessons.data import DataError
     from lightning_lessons.models import TrainingDiverged
 
+    mistakes = (ConfigError, DataError, CheckpointError, TrainingDiverged, FileNotFoundError)
     while error is not None:
-        if isinstance(error, (ConfigError, DataError, CheckpointError, TrainingDiverged, FileNotFoundError)):
+        # Lightning's MisconfigurationException: Trainer settings this machine cannot honour (trainer=gpu
+        # without a GPU, ...).
+        if isinstance(error, (*mistakes, MisconfigurationException)):
             return error
         error = error.__cause__
     return None
