@@ -139,7 +139,7 @@ def test_a_failing_job_is_marked_failed_with_its_error_and_the_others_complete(t
 def test_an_optuna_search_maximises_the_lessons_accuracy_and_prints_the_best_trial(tmp_path):
     import optuna
 
-    storage = f"sqlite:///{tmp_path}/study.db"
+    storage = f"sqlite:///{tmp_path}/studies/study.db"  # a folder that does not exist yet
     completed = cli(
         "hparams_search=logistic_regression",
         "hydra.sweeper.n_trials=3",

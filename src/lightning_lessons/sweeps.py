@@ -19,6 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 RESULTS_FILE = "results.csv"
+SQLITE = "sqlite:///"
 
 
 @dataclass
@@ -108,12 +109,20 @@ def best_trial_text(sweep_dir: Path, jobs: list[Job], monitor: str, direction: A
     params = results["best_params"]
     best = next((job for job in jobs if all(job.overrides.get(k) == str(v) for k, v in params.items())), None)
     overrides = " ".join(f"{key}={value}" for key, value in params.items())
-    where = f" (job {best.folder.name})" if best is not None else ""
+    # In a continued study (sqlite storage) the best trial may be one of an earlier sweep's jobs.
+    where = f" (job {best.folder.name})" if best is not None else " (an earlier sweep of this study)"
     return f"best trial ({direction} {monitor}): {monitor}={results['best_value']:.6g}{where}\n  {overrides}"
 
 
 class SweepTable(Callback):
     """Hydra callback (conf/hydra/default.yaml): the table of a finished multirun."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # An Optuna study kept in sqlite (`hydra.sweeper.storage=sqlite:///logs/optuna.db`) fails with
+        # "unable to open database file" when its folder does not exist yet, as on a fresh clone.
+        storage = config.hydra.sweeper.get("storage")
+        if isinstance(storage, str) and storage.startswith(SQLITE):
+            Path(storage.removeprefix(SQLITE)).parent.mkdir(parents=True, exist_ok=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
