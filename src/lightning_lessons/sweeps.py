@@ -35,8 +35,8 @@ class Job:
 
 def read_job(folder: Path) -> Job:
     """A job from its `.hydra/overrides.yaml` and `metrics.json` (a job killed before the end has none)."""
-    typed = OmegaConf.to_container(OmegaConf.load(folder / ".hydra" / "overrides.yaml"))
-    overrides = dict(override.partition("=")[::2] for override in typed)
+    typed_in = OmegaConf.to_container(OmegaConf.load(folder / ".hydra" / "overrides.yaml"))
+    overrides = dict(override.partition("=")[::2] for override in typed_in)
     record_path = folder / "metrics.json"
     if not record_path.is_file():
         return Job(folder, overrides, "failed", error="no metrics.json: the job did not finish")
