@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 LESSON ?= linear_regression
 ARGS   ?=
 PORT   ?= 6006
+LOGS   ?= logs
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup train lessons tensorboard test test-e2e test-slow lint format bench clean eval figures
+.PHONY: help setup train sweep report lessons tensorboard test test-e2e test-slow lint format bench clean eval figures
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,13 +16,19 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,sweep]'
 	@touch $@
 
 setup: $(STAMP)  ## create .venv and install the project
 
 train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="trainer.max_epochs=2000"
 	$(PY) -m lightning_lessons.train lesson=$(LESSON) $(ARGS)
+
+sweep: $(STAMP)  ## every combination, one table: make sweep LESSON=logistic_regression ARGS="seed=1,2,3"
+	$(PY) -m lightning_lessons.train -m lesson=$(LESSON) $(ARGS)
+
+report: $(STAMP)  ## mean ± std over seeds of every run under logs/ (LOGS=<folder> for another)
+	@$(PY) -m lightning_lessons.report $(LOGS)
 
 lessons: $(STAMP)  ## list every lesson with its defaults
 	@$(PY) -m lightning_lessons.lessons

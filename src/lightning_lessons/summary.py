@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,9 @@ def finish_run(
     best_score = checkpoint.best_model_score if checkpoint is not None else None
     result: dict[str, Any] = {
         "lesson": cfg.lesson_name,
+        "status": "completed",
         "seed": cfg.seed,
+        "overrides": task_overrides(),
         "epochs": trainer.current_epoch,
         "metrics": metrics,
         "parameters": scalar_parameters(model.net),
@@ -77,6 +80,30 @@ def finish_run(
         (output_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
         log.info(summary_text(result, output_dir))
     return result
+
+
+def task_overrides() -> list[str]:
+    """The overrides this run was started with (`key=value` as typed; empty when not run by Hydra).
+
+    Saved beside the metrics so that reports can group runs by what was changed, seeds apart.
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def record_failure(cfg: DictConfig, error: BaseException, message: str, output_dir: Path) -> None:
+    """Leave a failed job's traceback (`error.txt`) and a `metrics.json` saying why, for the sweep's table."""
+    (output_dir / "error.txt").write_text("".join(traceback.format_exception(error)))
+    result = {
+        "lesson": cfg.lesson_name,
+        "status": "failed",
+        "seed": cfg.seed,
+        "overrides": task_overrides(),
+        "error": message,
+    }
+    (output_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    log.error(f"failed: {message}\n  traceback in {_shown(output_dir / 'error.txt')}")
 
 
 def _shown(path: str | Path) -> str:

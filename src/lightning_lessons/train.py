@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import warnings
@@ -187,11 +188,25 @@ def user_error(error: BaseException) -> BaseException | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)
 def _hydra_main(cfg: DictConfig) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    # The return value is what a Hydra sweeper (e.g. Optuna) optimises: the monitored metric. None,
+    # never NaN, for a failed or diverged run: the Optuna sweeper records a trial without a value as
+    # failed and goes on, while a NaN stops the whole search (it tells Optuna "failed" with the value).
     try:
-        # The return value is what a Hydra sweeper (e.g. Optuna) optimises: the monitored metric.
-        return train(cfg)["metrics"].get(cfg.monitor)
+        value = train(cfg)["metrics"].get(cfg.monitor)
+        return value if value is not None and math.isfinite(value) else None
     except Exception as error:
         mistake = user_error(error)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            # Hydra stops a sweep at its first failed job; record this one and let the others run.
+            # The sweep's table (sweeps.SweepTable) shows the failure and ends with a non-zero exit.
+            from lightning_lessons.summary import record_failure
+
+            message = str(mistake) if mistake is not None else f"{type(error).__name__}: {error}"
+            record_failure(cfg, error, message, Path(cfg.paths.output_dir))
+            return None
         if mistake is None:
             raise
         print(f"error: {mistake}", file=sys.stderr)  # what to fix, not a stack trace

@@ -1,0 +1,101 @@
+"""`make report`: how stable is a lesson? Every run's final metrics, mean ± std over seeds.
+
+Scans a folder (default `logs/`) for the `metrics.json` each run leaves, groups runs by lesson and by
+the overrides they were started with, seed and output paths aside, and prints per group and metric
+the mean, the sample standard deviation and the number of runs. Failed runs are counted, not averaged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Overrides that pick the seed or where outputs go, not what was tried: runs differing only in these
+# are repeats of one experiment. The lesson is the table's own heading.
+_NOT_SETTINGS = ("seed=", "lesson=", "paths.")
+
+
+@dataclass
+class Run:
+    """One run's `metrics.json`."""
+
+    folder: Path
+    lesson: str
+    status: str
+    settings: tuple[str, ...]
+    metrics: dict[str, float]
+
+
+def read_runs(root: Path) -> list[Run]:
+    """Every run below `root`, from the `metrics.json` it left."""
+    runs = []
+    for path in sorted(root.rglob("metrics.json")):
+        record = json.loads(path.read_text())
+        settings = tuple(sorted(o for o in record.get("overrides", []) if not o.startswith(_NOT_SETTINGS)))
+        # Runs from before `status` existed only wrote metrics.json when they finished.
+        status = record.get("status", "completed")
+        runs.append(Run(path.parent, record["lesson"], status, settings, record.get("metrics", {})))
+    return runs
+
+
+def summarise(values: list[float]) -> tuple[float, float | None]:
+    """Mean and sample standard deviation (None for a single run: one seed says nothing about spread)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def report_text(runs: list[Run]) -> str:
+    """One table per lesson: a row per group of runs and final metric."""
+    lessons: dict[str, dict[tuple[str, ...], list[Run]]] = defaultdict(lambda: defaultdict(list))
+    failed: dict[str, int] = defaultdict(int)
+    for run in runs:
+        if run.status == "completed":
+            lessons[run.lesson][run.settings].append(run)
+        else:
+            failed[run.lesson] += 1
+    blocks = []
+    for lesson in sorted(lessons.keys() | failed.keys()):
+        groups = lessons[lesson]
+        finished = sum(len(group) for group in groups.values())
+        heading = f"{lesson}: {finished} finished runs" + (
+            f", {failed[lesson]} failed (left out)" if failed[lesson] else ""
+        )
+        rows = [("overrides", "metric", "mean", "std", "n")]
+        for settings, group in sorted(groups.items()):
+            label = " ".join(settings) or "(defaults)"
+            for name in sorted({name for run in group for name in run.metrics}):
+                values = [run.metrics[name] for run in group if name in run.metrics]
+                finite = [value for value in values if math.isfinite(value)]
+                mean, std = summarise(finite) if finite else (math.nan, None)
+                shown_std = f"{std:.3g}" if std is not None else "-"
+                n = f"{len(finite)}" + (
+                    f" (+{len(values) - len(finite)} nan)" if len(finite) < len(values) else ""
+                )
+                rows.append((label, name, f"{mean:.6g}", shown_std, n))
+                label = ""
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = [
+            "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            for row in rows
+        ]
+        blocks.append("\n".join([heading, *(line.rstrip() for line in lines)]))
+    return "\n\n".join(blocks)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(args[0] if args else "logs")
+    runs = read_runs(root) if root.is_dir() else []
+    if not runs:
+        sys.exit(f"error: no runs under {root}/ (each run writes a metrics.json; make train or make sweep)")
+    print(report_text(runs))
+    print("\nmean and sample standard deviation over each group's n runs: same overrides, any seed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The end of a multirun: one table of every job's overrides, status and final metrics.
+
+Hydra calls `SweepTable.on_multirun_end` after a grid sweep or an Optuna search; the table is printed
+and written to `<sweep dir>/results.csv`, and an Optuna search adds its best trial. Failed jobs
+(recorded by the train entry point instead of stopping the sweep) are rows with their error, and
+make the command exit non-zero once the table is out, so scripts and CI notice.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+RESULTS_FILE = "results.csv"
+SQLITE = "sqlite:///"
+
+
+@dataclass
+class Job:
+    """One job of a sweep, read back from its folder."""
+
+    folder: Path
+    overrides: dict[str, str]
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+
+def read_job(folder: Path) -> Job:
+    """A job from its `.hydra/overrides.yaml` and `metrics.json` (a job killed before the end has none)."""
+    typed_in = OmegaConf.to_container(OmegaConf.load(folder / ".hydra" / "overrides.yaml"))
+    overrides = dict(override.partition("=")[::2] for override in typed_in)
+    record_path = folder / "metrics.json"
+    if not record_path.is_file():
+        return Job(folder, overrides, "failed", error="no metrics.json: the job did not finish")
+    record = json.loads(record_path.read_text())
+    return Job(folder, overrides, record["status"], record.get("metrics", {}), record.get("error", ""))
+
+
+def read_jobs(sweep_dir: Path) -> list[Job]:
+    """Every job folder of a sweep, in job order (folders are named by job number)."""
+    folders = [path.parents[1] for path in sweep_dir.glob("*/.hydra/overrides.yaml")]
+    return [read_job(folder) for folder in sorted(folders, key=lambda f: (len(f.name), f.name))]
+
+
+def _override_keys(jobs: list[Job]) -> list[str]:
+    return list(dict.fromkeys(key for job in jobs for key in job.overrides))
+
+
+def _metric_names(jobs: list[Job]) -> list[str]:
+    return sorted({name for job in jobs for name in job.metrics})
+
+
+def write_csv(path: Path, jobs: list[Job]) -> None:
+    """Columns: job, status, each override key, each final metric, error (full precision, for analysis)."""
+    columns = ["job", "status", *_override_keys(jobs), *_metric_names(jobs), "error"]
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        for job in jobs:
+            writer.writerow(
+                {
+                    "job": job.folder.name,
+                    "status": job.status,
+                    **job.overrides,
+                    **job.metrics,
+                    "error": job.error,
+                }
+            )
+
+
+def table_text(jobs: list[Job]) -> str:
+    """The table as aligned text; overrides every job shares go on one line above it, not in columns."""
+    keys = _override_keys(jobs)
+    shared = [key for key in keys if len({job.overrides.get(key) for job in jobs}) == 1]
+    varying = [key for key in keys if key not in shared]
+    metrics = _metric_names(jobs)
+    errors = any(job.error for job in jobs)
+    header = ["job", "status", *varying, *metrics, *(["error"] if errors else [])]
+    lines = [
+        [job.folder.name, job.status]
+        + [job.overrides.get(key, "") for key in varying]
+        + [f"{job.metrics[name]:.6g}" if name in job.metrics else "" for name in metrics]
+        + ([job.error] if errors else [])
+        for job in jobs
+    ]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
+    text = ["every job: " + " ".join(f"{key}={jobs[0].overrides[key]}" for key in shared)] if shared else []
+    for line in [header, *lines]:
+        text.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return "\n".join(text)
+
+
+def best_trial_text(sweep_dir: Path, jobs: list[Job], monitor: str, direction: Any) -> str | None:
+    """An Optuna search's best trial (from its `optimization_results.yaml`): value, overrides, folder."""
+    results_path = sweep_dir / "optimization_results.yaml"
+    if not results_path.is_file():
+        return None
+    results = OmegaConf.to_container(OmegaConf.load(results_path))
+    if "best_params" not in results:  # a multi-objective search keeps its Pareto front there instead
+        return f"best trials: {results_path}"
+    params = results["best_params"]
+    best = next((job for job in jobs if all(job.overrides.get(k) == str(v) for k, v in params.items())), None)
+    overrides = " ".join(f"{key}={value}" for key, value in params.items())
+    # In a continued study (sqlite storage) the best trial may be one of an earlier sweep's jobs.
+    where = f" (job {best.folder.name})" if best is not None else " (an earlier sweep of this study)"
+    return f"best trial ({direction} {monitor}): {monitor}={results['best_value']:.6g}{where}\n  {overrides}"
+
+
+class SweepTable(Callback):
+    """Hydra callback (conf/hydra/default.yaml): the table of a finished multirun."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # An Optuna study kept in sqlite (`hydra.sweeper.storage=sqlite:///logs/optuna.db`) fails with
+        # "unable to open database file" when its folder does not exist yet, as on a fresh clone.
+        storage = config.hydra.sweeper.get("storage")
+        if isinstance(storage, str) and storage.startswith(SQLITE):
+            Path(storage.removeprefix(SQLITE)).parent.mkdir(parents=True, exist_ok=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        jobs = read_jobs(sweep_dir)
+        if not jobs:
+            return
+        write_csv(sweep_dir / RESULTS_FILE, jobs)
+        failed = [job for job in jobs if job.status != "completed"]
+        print(f"\nsweep {sweep_dir}: {len(jobs)} jobs, {len(failed)} failed", flush=True)
+        print(table_text(jobs))
+        print(f"table: {sweep_dir / RESULTS_FILE}")
+        best = best_trial_text(sweep_dir, jobs, config.monitor, config.hydra.sweeper.get("direction"))
+        if best:
+            print(best)
+        if failed:
+            names = ", ".join(job.folder.name for job in failed)
+            print(f"error: job(s) {names} failed; each one's traceback is in its error.txt", file=sys.stderr)
+            raise SystemExit(1)  # after the table: a sweep with a failed job is not a success
