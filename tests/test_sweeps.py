@@ -125,7 +125,7 @@ def test_a_failing_job_is_marked_failed_with_its_error_and_the_others_complete(t
     assert good["status"] == "completed" and good["error"] == ""
     assert {name: float(good[name]) for name in METRICS} == saved(folder, "0")["metrics"]
     assert bad["status"] == "failed" and bad["ckpt_path"] == str(missing)
-    assert bad["error"] == f"Checkpoint file not found: {missing}" == saved(folder, "1")["error"]
+    assert bad["error"] == f"checkpoint not found: {missing}" == saved(folder, "1")["error"]
     assert all(bad[name] == "" for name in METRICS)
     assert "FileNotFoundError" in (folder / "1" / "error.txt").read_text()
     header, _, failed_line = printed_table(completed.stdout, folder)
