@@ -153,9 +153,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             print(ModelSummary(model, max_depth=1), flush=True)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     checkpoints = trainer.checkpoint_callback
-    if checkpoints is not None and checkpoints.dirpath and not trainer.interrupted:
-        # Checkpoints are written every few epochs; last.ckpt must hold the end of training.
-        trainer.save_checkpoint(Path(checkpoints.dirpath) / "last.ckpt", weights_only=False)
+    if trainer.global_step == 0 and checkpoints is not None and checkpoints.dirpath:
+        recover_fit_state(trainer, Path(checkpoints.dirpath) / "last.ckpt")
 
     metrics = {name: float(value) for name, value in sorted(trainer.callback_metrics.items())}
     if cfg.test and datamodule.has_split("test"):
@@ -166,6 +165,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         for results in tested:
             metrics.update({name: float(value) for name, value in sorted(results.items())})
     return finish_run(cfg, trainer, model, datamodule, metrics, output_dir)
+
+
+def recover_fit_state(trainer: L.Trainer, last: Path) -> None:
+    """After a fit in forked or spawned processes (`ddp_fork`, `ddp_spawn`) this process's Trainer
+    has its weights and metrics back, but not its epoch count or best score: take them from the
+    checkpoint the training processes wrote at the end."""
+    from lightning_lessons.checkpoints import read_checkpoint
+
+    if not last.is_file():
+        return
+    checkpoint = read_checkpoint(last, training=True)
+    trainer.fit_loop.load_state_dict(checkpoint["loops"]["fit_loop"])
+    epochs = trainer.fit_loop.epoch_progress
+    if epochs.current.processed > epochs.current.completed:  # saved at the end of the last epoch
+        epochs.increment_completed()
+    callback = trainer.checkpoint_callback
+    state = checkpoint.get("callbacks", {}).get(callback.state_key)
+    if state is not None:
+        callback.load_state_dict(state)
 
 
 def user_error(error: BaseException) -> BaseException | None:

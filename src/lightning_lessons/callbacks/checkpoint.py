@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
@@ -27,3 +29,11 @@ class LessonCheckpoint(ModelCheckpoint):
         every = self._every_n_epochs
         if every >= 1 and (trainer.current_epoch + 1) % every == 0:
             super().on_train_epoch_end(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Saves happen every few epochs; last.ckpt must hold the end of training. Saved here, in the
+        # training processes, so a multi-process run keeps its optimizer state too.
+        if self.dirpath and trainer.global_step != self._last_global_step_saved:
+            last = Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
+            trainer.save_checkpoint(last, weights_only=False)
+            self.last_model_path = str(last)

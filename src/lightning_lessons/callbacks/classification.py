@@ -68,17 +68,20 @@ class PredictionFigures(L.Callback):
         return images[rows], predicted[rows], target[rows]
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
+        if trainer.sanity_checking:
+            return
+        confusion = getattr(pl_module, "confusion", None)
+        # On every process: with several, compute() gathers all of them, so none may skip it.
+        matrix = confusion[split].compute().cpu() if confusion is not None else None
         writer = tensorboard_writer(trainer)
-        if writer is None or trainer.sanity_checking:
+        if writer is None:
             return
         datamodule = trainer.datamodule
         images, predicted, target = self._examples(pl_module, *datamodule.splits[split])
         shown = (images[:, 0] * datamodule.std + datamodule.mean).clamp(0, 1)
         step = trainer.global_step
         writer.add_figure(f"predictions/{split}", prediction_grid_figure(shown, predicted, target), step)
-        confusion = getattr(pl_module, "confusion", None)
-        if confusion is not None:
-            matrix = confusion[split].compute().cpu()
+        if matrix is not None:
             accuracy = matrix.diag().sum() / matrix.sum()
             title = f"{split}: accuracy {accuracy:.2%} over {int(matrix.sum())} images"
             writer.add_figure(f"confusion_matrix/{split}", confusion_figure(matrix, title), step)

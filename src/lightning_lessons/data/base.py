@@ -62,7 +62,17 @@ class TensorDataModule(L.LightningDataModule):
     def _loader(self, name: str, batch_size: int | None, shuffle: bool) -> TensorLoader | list:
         if not self.has_split(name):
             return []
-        return TensorLoader(self.split_on_device(name), batch_size, shuffle=shuffle, seed=self.seed)
+        trainer = self.trainer
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        return TensorLoader(
+            self.split_on_device(name),
+            batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=rank,
+            world_size=world_size,
+            even=name == "train",
+        )
 
     def train_dataloader(self) -> TensorLoader | list:
         # Overfitting a few batches (debug=overfit) means the same batches every epoch.

@@ -26,6 +26,11 @@ class TensorLoader:
     Here a full batch is the tensors themselves and a mini-batch is one indexing operation, on
     whatever device the tensors live on. Shuffling is seeded per epoch (Lightning calls
     `sampler.set_epoch`), so a resumed run sees the same order as an uninterrupted one.
+
+    With several processes (`world_size > 1`) each one takes every `world_size`-th row of the epoch's
+    order, starting at its `rank`, like `DistributedSampler`. `even=True` (training) wraps around to
+    give every process as many rows, hence as many steps, as the others: DDP synchronises every step.
+    Validation and test leave shares uneven, so each row is evaluated exactly once.
     """
 
     def __init__(
@@ -35,13 +40,20 @@ class TensorLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        even: bool = False,
     ) -> None:
         sizes = {len(t) for t in tensors}
         if len(sizes) != 1:
             raise ValueError(f"tensors must have the same length, got {sorted(sizes)}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
         self.tensors = tuple(tensors)
         self.size = sizes.pop()
-        self.batch_size = batch_size if batch_size and batch_size < self.size else None
+        self.rank, self.world_size, self.even = rank, world_size, even
+        self.share = -(-self.size // world_size) if even else len(range(rank, self.size, world_size))
+        self.batch_size = batch_size if batch_size and batch_size < self.share else None
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.seed = seed
@@ -51,21 +63,34 @@ class TensorLoader:
     def __len__(self) -> int:
         if self.batch_size is None:
             return 1
-        full, rest = divmod(self.size, self.batch_size)
+        full, rest = divmod(self.share, self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
 
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        if self.batch_size is None:
-            yield self.tensors
-            return
+    def rows(self) -> Tensor | None:
+        """This process's rows for the epoch, in order; None for all rows in their stored order."""
         order = None
         if self.shuffle:
             generator = torch.Generator().manual_seed(self.seed + self.sampler.epoch)
-            order = torch.randperm(self.size, generator=generator).to(self.tensors[0].device)
+            order = torch.randperm(self.size, generator=generator)
+        if self.world_size == 1:
+            return order
+        order = order if order is not None else torch.arange(self.size)
+        if self.even:
+            padded = self.share * self.world_size
+            order = order.repeat(-(-padded // self.size))[:padded]
+        return order[self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        rows = self.rows()
+        if rows is not None:
+            rows = rows.to(self.tensors[0].device)
+        if self.batch_size is None:
+            yield self.tensors if rows is None else tuple(t[rows] for t in self.tensors)
+            return
         for index in range(len(self)):
             start = index * self.batch_size
-            if order is None:
+            if rows is None:
                 yield tuple(t[start : start + self.batch_size] for t in self.tensors)
             else:
-                rows = order[start : start + self.batch_size]
-                yield tuple(t[rows] for t in self.tensors)
+                batch = rows[start : start + self.batch_size]
+                yield tuple(t[batch] for t in self.tensors)

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torchmetrics import MeanMetric
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
@@ -36,6 +37,9 @@ class LessonModule(L.LightningModule):
         self.loss_fn = loss if loss is not None else nn.MSELoss()
         self.optimizer_factory = optimizer
         self.channels_last = channels_last
+        # The loss over a whole split, weighted by batch size: with several processes, torchmetrics
+        # gathers every process's sums, so `val/loss` is the loss over the whole set, not a mean of means.
+        self.mean_loss = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(self.memory_format(x))
@@ -119,7 +123,8 @@ class LessonModule(L.LightningModule):
         x, y = batch
         output = self(x)
         loss = self.loss_fn(output, y)
-        self.log(f"{stage}/loss", loss, prog_bar=stage == "val", batch_size=len(x))
+        self.mean_loss[stage].update(loss, weight=len(x))
+        self.log(f"{stage}/loss", self.mean_loss[stage], prog_bar=stage == "val", batch_size=len(x))
         self.update_metrics(output, y, stage)
         return loss
 

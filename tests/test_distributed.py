@@ -1,0 +1,104 @@
+"""Several processes: each sees its own share of the data, and logged metrics cover the whole split."""
+
+import csv
+import json
+
+import pytest
+import torch
+from conftest import cli, lesson_config, scalar_values
+from hydra.utils import instantiate
+
+from lightning_lessons.data import TensorLoader
+from lightning_lessons.train import train
+
+DDP = (
+    "trainer=ddp_cpu",
+    "data.n_val=33",  # 99 validation points: shares of 50 and 49
+    "data.batch_size=32",
+    "trainer.max_epochs=30",
+    "callbacks.progress=null",
+)
+
+
+def shares(size, world_size, even, shuffle=False, batch_size=None, epoch=0):
+    rows = []
+    for rank in range(world_size):
+        loader = TensorLoader(
+            [torch.arange(size)],
+            batch_size,
+            shuffle=shuffle,
+            seed=3,
+            rank=rank,
+            world_size=world_size,
+            even=even,
+        )
+        loader.sampler.set_epoch(epoch)
+        batches = [batch for (batch,) in loader]
+        assert len(batches) == len(loader)
+        rows.append(torch.cat(batches).tolist())
+    return rows
+
+
+def test_evaluation_shares_are_disjoint_and_cover_the_split_once():
+    rows = shares(99, 2, even=False, batch_size=32)
+    assert [len(r) for r in rows] == [50, 49]
+    assert sorted(rows[0] + rows[1]) == list(range(99))
+
+
+def test_training_shares_are_equal_so_every_process_takes_as_many_steps():
+    for epoch in (0, 1):
+        rows = shares(99, 2, even=True, shuffle=True, batch_size=32, epoch=epoch)
+        assert len(rows[0]) == len(rows[1]) == 50
+        assert set(rows[0]) | set(rows[1]) == set(range(99))  # one row repeats to even them out
+    assert shares(99, 2, True, True, 32, epoch=0) != shares(99, 2, True, True, 32, epoch=1)  # reshuffled
+
+
+def test_one_process_sees_everything_in_order_as_before():
+    assert shares(10, 1, even=True, batch_size=4) == [list(range(10))]
+    with pytest.raises(ValueError, match="rank must be in"):
+        TensorLoader([torch.arange(4)], rank=2, world_size=2)
+
+
+def test_ddp_cpu_trains_with_two_processes_and_logs_the_whole_validation_set(tmp_path):
+    cfg = lesson_config("multiclass_classification", tmp_path / "run", *DDP)
+    result = train(cfg)
+    assert result["epochs"] == 30 and result["status"] == "completed"
+    assert (tmp_path / "run" / "checkpoints" / "best.ckpt").is_file()
+
+    # The same network over the whole validation set, in this one process.
+    datamodule = instantiate(cfg.data)
+    datamodule.setup()
+    x, y = datamodule.splits["val"]
+    model = instantiate(cfg.model)
+    weights = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    model.load_state_dict(weights)
+    logits = model.predict(x)
+    whole_loss = float(torch.nn.functional.cross_entropy(logits, y))
+    whole_acc = float((logits.argmax(dim=1) == y).float().mean())
+
+    logged_loss = scalar_values(tmp_path / "run", "val/loss")[-1]
+    assert logged_loss == pytest.approx(whole_loss, rel=1e-5)
+    assert result["metrics"]["val/loss"] == pytest.approx(whole_loss, rel=1e-5)
+    assert result["metrics"]["val/acc"] == pytest.approx(whole_acc, abs=1e-6)
+    # A mean of the two processes' means would be off: the check above can tell the difference.
+    halves = [torch.nn.functional.cross_entropy(logits[r::2], y[r::2]) for r in range(2)]
+    assert abs(float(sum(halves) / 2) - whole_loss) > 1e-5 * whole_loss
+
+
+def test_ddp_cpu_runs_inside_a_multirun(tmp_path):
+    completed = cli(
+        "-m",
+        "lesson=multiclass_classification",
+        *DDP,
+        "trainer.max_epochs=4",
+        "seed=1,2",
+        f"paths.log_dir={tmp_path}",
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    [sweep] = (tmp_path / "multiclass_classification" / "multiruns").iterdir()
+    with open(sweep / "results.csv") as table:
+        rows = list(csv.DictReader(table))
+    assert [row["seed"] for row in rows] == ["1", "2"] and {row["status"] for row in rows} == {"completed"}
+    for job in ("0", "1"):
+        saved = json.loads((sweep / job / "metrics.json").read_text())
+        assert saved["epochs"] == 4 and saved["metrics"]["val/acc"] > 0.5
