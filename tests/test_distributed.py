@@ -102,3 +102,21 @@ def test_ddp_cpu_runs_inside_a_multirun(tmp_path):
     for job in ("0", "1"):
         saved = json.loads((sweep / job / "metrics.json").read_text())
         assert saved["epochs"] == 4 and saved["metrics"]["val/acc"] > 0.5
+
+
+def test_the_submitit_launcher_runs_a_sweep_in_processes_of_its_own(tmp_path):
+    # The SLURM launcher's local twin: same pickled jobs, same folders, one process per job.
+    completed = cli(
+        "-m",
+        "hydra/launcher=local",
+        "lesson=logistic_regression",
+        "trainer.max_epochs=10",
+        "seed=1,2",
+        f"paths.log_dir={tmp_path}",
+        "callbacks.progress=null",
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    [sweep] = (tmp_path / "logistic_regression" / "multiruns").iterdir()  # one folder, however many processes
+    assert (sweep / ".submitit").is_dir()
+    with open(sweep / "results.csv") as table:
+        assert [row["seed"] for row in csv.DictReader(table)] == ["1", "2"]

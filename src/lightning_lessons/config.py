@@ -6,6 +6,7 @@ import difflib
 import inspect
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from hydra import compose as hydra_compose
@@ -25,11 +26,27 @@ def every(total: int | None, times: int) -> int:
     return max(1, (total or 0) // times)
 
 
+# A sweep's folder name, fixed by its first process: jobs that a launcher runs in processes of their
+# own (submitit, SLURM) resolve the sweep folder again, and must find the same one.
+SWEEP_STAMP = "LIGHTNING_LESSONS_SWEEP_STAMP"
+
+
+def stamp() -> str:
+    """`<date>_<time>_<pid>`: unique per process, so two runs started in the same second get two folders."""
+    return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{os.getpid()}"
+
+
+def sweep_stamp() -> str:
+    return os.environ.get(SWEEP_STAMP) or stamp()
+
+
 def register_resolvers() -> None:
-    """`${pid:}` keeps two runs started in the same second out of each other's folders;
+    """`${stamp:}` names run folders, `${sweep_stamp:}` sweep folders (see SWEEP_STAMP);
     `${every:${trainer.max_epochs},20}` validates, checkpoints and draws 20 times a run, however long."""
-    if not OmegaConf.has_resolver("pid"):
-        OmegaConf.register_new_resolver("pid", os.getpid)
+    if not OmegaConf.has_resolver("stamp"):
+        OmegaConf.register_new_resolver("stamp", stamp, use_cache=True)
+    if not OmegaConf.has_resolver("sweep_stamp"):
+        OmegaConf.register_new_resolver("sweep_stamp", sweep_stamp, use_cache=True)
     if not OmegaConf.has_resolver("every"):
         OmegaConf.register_new_resolver("every", every)
 

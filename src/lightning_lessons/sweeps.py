@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from lightning_lessons.config import SWEEP_STAMP, stamp
 
 RESULTS_FILE = "results.csv"
 SQLITE = "sqlite:///"
@@ -118,6 +121,7 @@ class SweepTable(Callback):
     """Hydra callback (conf/hydra/default.yaml): the table of a finished multirun."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        os.environ.setdefault(SWEEP_STAMP, stamp())  # inherited by jobs a launcher starts elsewhere
         # An Optuna study kept in sqlite (`hydra.sweeper.storage=sqlite:///logs/optuna.db`) fails with
         # "unable to open database file" when its folder does not exist yet, as on a fresh clone.
         storage = config.hydra.sweeper.get("storage")
