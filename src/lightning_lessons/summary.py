@@ -17,7 +17,7 @@ from lightning_lessons.nets import scalar_parameters
 log = logging.getLogger(__name__)
 
 # Config sections that describe the experiment (the rest is plumbing: paths, callbacks, loggers).
-HPARAM_SECTIONS = ("lesson_name", "seed", "data", "model", "trainer")
+HPARAM_SECTIONS = ("lesson_name", "seed", "tags", "data", "model", "trainer")
 
 
 def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
