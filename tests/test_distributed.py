@@ -120,3 +120,15 @@ def test_the_submitit_launcher_runs_a_sweep_in_processes_of_its_own(tmp_path):
     assert (sweep / ".submitit").is_dir()
     with open(sweep / "results.csv") as table:
         assert [row["seed"] for row in csv.DictReader(table)] == ["1", "2"]
+
+
+def test_hand_written_gradients_are_averaged_across_processes_like_autograds(run_lesson):
+    weights = []
+    for lesson in ("two_layer_net_manual", "two_layer_net_autograd"):
+        _, run_dir = run_lesson(
+            lesson, "trainer=ddp_cpu", "trainer.max_epochs=5", "callbacks.progress=null", name=lesson
+        )
+        weights.append(torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"])
+    assert weights[0].keys() == weights[1].keys()
+    for name in weights[0]:
+        torch.testing.assert_close(weights[0][name], weights[1][name], rtol=1e-4, atol=1e-6)

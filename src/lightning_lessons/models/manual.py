@@ -42,7 +42,11 @@ class ManualRegressionModule(LessonModule):
 
     def compute_gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         if self.gradients == "manual":
-            return self.net.manual_gradients(x, y)
+            loss, grads = self.net.manual_gradients(x, y)
+            strategy = self.trainer.strategy
+            if self.trainer.world_size > 1:  # as DDP does for autograd's gradients in backward
+                grads = {name: strategy.reduce(grad, reduce_op="mean") for name, grad in grads.items()}
+            return loss, grads
         loss = self.loss_fn(self(x), y)
         self.manual_backward(loss)
         return loss.detach(), {name: p.grad for name, p in self.net.named_parameters()}
