@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Overrides that pick the seed or where outputs go, not what was tried: runs differing only in these
-# are repeats of one experiment. The lesson is the table's own heading.
-_NOT_SETTINGS = ("seed=", "lesson=", "paths.")
+# Overrides that pick the seed, where outputs go or what the console shows, not what was tried: runs
+# differing only in these are repeats of one experiment. The lesson is the table's own heading.
+_NOT_SETTINGS = ("seed=", "lesson=", "paths.", "tags=", "print_config=", "min_free_mb=", "callbacks.progress")
 
 
 @dataclass
