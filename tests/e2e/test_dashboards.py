@@ -116,9 +116,10 @@ def test_hparams_dashboard_lists_real_final_metrics(page, tensorboard):
     page.wait_for_selector("vaadin-grid-cell-content", timeout=30_000)
     cells = page.locator("vaadin-grid-cell-content")
     deadline = time.monotonic() + 30
-    while cells.count() <= 20 and time.monotonic() < deadline:  # rows arrive after the header
+    texts = [t.strip() for t in cells.all_inner_texts()]
+    while not set(RUNS) <= set(texts) and time.monotonic() < deadline:  # rows arrive after the header
         page.wait_for_timeout(500)
-    texts = [t.strip() for t in page.locator("vaadin-grid-cell-content").all_inner_texts()]
+        texts = [t.strip() for t in cells.all_inner_texts()]
     header = texts[: texts.index("")]
     screenshot(page, "hparams")
     assert "hp_metric" not in header
