@@ -85,22 +85,27 @@ def test_ddp_cpu_trains_with_two_processes_and_logs_the_whole_validation_set(tmp
     assert abs(float(sum(halves) / 2) - whole_loss) > 1e-5 * whole_loss
 
 
-def test_ddp_cpu_runs_inside_a_multirun(tmp_path):
+@pytest.mark.parametrize(
+    "sweep",
+    [("-m", "seed=1,2"), ("hparams_search=logistic_regression", "hydra.sweeper.n_trials=2")],
+    ids=["grid", "optuna"],
+)
+def test_ddp_cpu_runs_inside_a_multirun_and_an_optuna_search(tmp_path, sweep):
     completed = cli(
-        "-m",
+        *sweep[:1],
         "lesson=multiclass_classification",
         *DDP,
         "trainer.max_epochs=4",
-        "seed=1,2",
+        *sweep[1:],
         f"paths.log_dir={tmp_path}",
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    [sweep] = (tmp_path / "multiclass_classification" / "multiruns").iterdir()
-    with open(sweep / "results.csv") as table:
+    [folder] = (tmp_path / "multiclass_classification" / "multiruns").iterdir()
+    with open(folder / "results.csv") as table:
         rows = list(csv.DictReader(table))
-    assert [row["seed"] for row in rows] == ["1", "2"] and {row["status"] for row in rows} == {"completed"}
+    assert len(rows) == 2 and {row["status"] for row in rows} == {"completed"}
     for job in ("0", "1"):
-        saved = json.loads((sweep / job / "metrics.json").read_text())
+        saved = json.loads((folder / job / "metrics.json").read_text())
         assert saved["epochs"] == 4 and saved["metrics"]["val/acc"] > 0.5
 
 
