@@ -55,6 +55,9 @@ def test_training_shares_are_equal_so_every_process_takes_as_many_steps():
 
 def test_one_process_sees_everything_in_order_as_before():
     assert shares(10, 1, even=True, batch_size=4) == [list(range(10))]
+    data = torch.arange(10)
+    [(full,)] = list(TensorLoader([data], shuffle=True, even=True))
+    assert full is data  # a full batch is the tensor itself: no copy, no shuffle, every step
     with pytest.raises(ValueError, match="rank must be in"):
         TensorLoader([torch.arange(4)], rank=2, world_size=2)
 

@@ -69,7 +69,7 @@ class TensorLoader:
     def rows(self) -> Tensor | None:
         """This process's rows for the epoch, in order; None for all rows in their stored order."""
         order = None
-        if self.shuffle:
+        if self.shuffle and self.batch_size is not None:  # a full batch is the same in any order
             generator = torch.Generator().manual_seed(self.seed + self.sampler.epoch)
             order = torch.randperm(self.size, generator=generator)
         if self.world_size == 1:
@@ -81,11 +81,14 @@ class TensorLoader:
         return order[self.rank :: self.world_size]
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        if self.batch_size is None and self.world_size == 1:
+            yield self.tensors
+            return
         rows = self.rows()
         if rows is not None:
             rows = rows.to(self.tensors[0].device)
         if self.batch_size is None:
-            yield self.tensors if rows is None else tuple(t[rows] for t in self.tensors)
+            yield tuple(t[rows] for t in self.tensors)
             return
         for index in range(len(self)):
             start = index * self.batch_size
