@@ -9,7 +9,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 
 class LessonCheckpoint(ModelCheckpoint):
-    """`ModelCheckpoint` (same arguments) that skips its per-epoch bookkeeping between saves.
+    """`ModelCheckpoint` (same arguments) that skips its per-step and per-epoch bookkeeping between saves.
 
     Lightning's version deep-copies every logged metric at the end of each epoch even when it will
     not save; for the 10,000 one-step epochs of the regression lessons that was a third of a step.
@@ -24,6 +24,11 @@ class LessonCheckpoint(ModelCheckpoint):
         if "_cached_state_key" not in self.__dict__:
             self._cached_state_key = self._generate_state_key(monitor=self.monitor, mode=self.mode)
         return self._cached_state_key
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object, **kwargs: object) -> None:
+        # Saves by step or by time are off in the lessons' configs; skip the checks made every step.
+        if self._every_n_train_steps >= 1 or self._train_time_interval is not None:
+            super().on_train_batch_end(trainer, *args, **kwargs)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         every = self._every_n_epochs
