@@ -196,8 +196,8 @@ def user_error(error: BaseException) -> BaseException | None:
 
     mistakes = (ConfigError, DataError, CheckpointError, TrainingDiverged, FileNotFoundError)
     while error is not None:
-        # Lightning's MisconfigurationException: Trainer settings this machine cannot honour (trainer=gpu
-        # without a GPU, ...).
+        # Lightning's MisconfigurationException: Trainer settings this machine cannot honour (more
+        # devices than it has, a strategy its accelerator lacks, ...).
         if isinstance(error, (*mistakes, MisconfigurationException)):
             return error
         error = error.__cause__
