@@ -140,3 +140,22 @@ def test_hand_written_gradients_are_averaged_across_processes_like_autograds(run
     assert weights[0].keys() == weights[1].keys()
     for name in weights[0]:
         torch.testing.assert_close(weights[0][name], weights[1][name], rtol=1e-4, atol=1e-6)
+
+
+def test_ddp_that_would_rerun_the_command_line_refuses_a_multirun(tmp_path):
+    # Lightning's `ddp` starts rank 1 by re-running the command line: under -m, the whole sweep.
+    completed = cli(
+        "-m",
+        "lesson=logistic_regression",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "seed=1,2",
+        f"paths.log_dir={tmp_path}",
+    )
+    assert completed.returncode != 0 and "job(s) 0, 1 failed" in completed.stderr
+    saved = [json.loads(path.read_text()) for path in tmp_path.rglob("metrics.json")]
+    assert len(saved) == 2 and {run["status"] for run in saved} == {"failed"}
+    for run in saved:  # each job stopped before training, saying why and what to use
+        assert "strategy 'ddp' starts its processes by running the command line again" in run["error"]
+        assert "trainer.strategy=ddp_fork" in run["error"]

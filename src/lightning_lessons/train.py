@@ -143,6 +143,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         read_checkpoint(cfg.ckpt_path, training=True)  # a damaged file is named now, not deep in fit
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
+    check_launch(trainer)
     if trainer.is_global_zero:
         save_run_info(cfg, output_dir)
         if cfg.print_config:
@@ -165,6 +166,31 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         for results in tested:
             metrics.update({name: float(value) for name, value in sorted(results.items())})
     return finish_run(cfg, trainer, model, datamodule, metrics, output_dir)
+
+
+def check_launch(trainer: L.Trainer) -> None:
+    """Stop a Hydra multirun that strategy `ddp` would re-run once per extra process.
+
+    `ddp` starts a node's other processes by running the command line again, and under `-m` that
+    line is the whole sweep. Where the cluster starts the processes (srun, torchrun) nothing is re-run.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
+
+    launcher = trainer.strategy.launcher
+    if (
+        isinstance(launcher, _SubprocessScriptLauncher)
+        and launcher.num_processes > 1
+        and not launcher.cluster_environment.creates_processes_externally
+        and HydraConfig.initialized()
+        and HydraConfig.get().mode == RunMode.MULTIRUN
+    ):
+        raise ConfigError(
+            "strategy 'ddp' starts its processes by running the command line again, which under -m "
+            "is the whole sweep: use trainer.strategy=ddp_fork (trainer=ddp_cpu on the CPU), "
+            "or hydra/launcher=slurm, where SLURM starts the processes"
+        )
 
 
 def recover_fit_state(trainer: L.Trainer, last: Path) -> None:
