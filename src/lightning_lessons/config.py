@@ -58,6 +58,11 @@ def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> Di
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
+def override_key(override: str) -> str:
+    """The key an override sets: `+model.net.width=3` -> `model.net.width`."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
 def _unknown_key(error: BaseException) -> str | None:
     while error is not None:
         if isinstance(error, OmegaConfBaseException) and "not in struct" in str(error):
@@ -68,7 +73,7 @@ def _unknown_key(error: BaseException) -> str | None:
 
 def _explain_unknown_key(key: str, overrides: list[str], config_name: str) -> str:
     parent, _, name = key.rpartition(".")
-    others = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key]
+    others = [o for o in overrides if override_key(o) != key]
     try:
         node = compose(others, config_name)
         node = OmegaConf.select(node, parent) if parent else node

@@ -11,15 +11,14 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from lightning_lessons.config import compose, override_key
+
 LAST = Path("checkpoints") / "last.ckpt"
+KEYS = ("resume", "ckpt_path")  # replaced by the resumed run's own overrides and its last.ckpt
 
 
 class ResumeError(ValueError):
     """Nothing to resume, or a folder that is not a run."""
-
-
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def latest_run(lesson_dir: Path) -> Path | None:
@@ -34,16 +33,14 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
     """The command line with `resume=...`/`ckpt_path=last` replaced by the run's own overrides, new
     ones on top, its folder as Hydra's run dir and its `last.ckpt` as the checkpoint to resume from."""
     args = list(argv)
-    wanted = {_key(a): a.split("=", 1)[1] for a in args if _key(a) in ("resume", "ckpt_path") and "=" in a}
+    wanted = {override_key(a): a.split("=", 1)[1] for a in args if override_key(a) in KEYS and "=" in a}
     target = wanted.get("resume") or ("latest" if wanted.get("ckpt_path") == "last" else None)
     if target is None:
         return args
     if "-m" in args or "--multirun" in args:
         raise ResumeError("resume continues one run; it does not combine with -m (multirun)")
-    rest = [a for a in args if _key(a) not in ("resume", "ckpt_path")]
+    rest = [a for a in args if override_key(a) not in KEYS]
     if target == "latest":
-        from lightning_lessons.config import compose
-
         cfg = compose([a for a in rest if not a.startswith("-")])
         lesson_dir = Path(cfg.paths.log_dir) / cfg.lesson_name
         run_dir = latest_run(lesson_dir)
@@ -58,6 +55,6 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
             raise ResumeError(f"cannot resume {run_dir}: it has no {LAST} (is it a run folder?)")
     saved = run_dir / ".hydra" / "overrides.yaml"
     previous = [str(o) for o in OmegaConf.load(saved)] if saved.is_file() else []
-    given = {_key(a) for a in rest}
-    kept = [o for o in previous if _key(o) not in given and _key(o) not in ("resume", "ckpt_path")]
+    given = {override_key(a) for a in rest}
+    kept = [o for o in previous if override_key(o) not in given and override_key(o) not in KEYS]
     return [*kept, *rest, f"hydra.run.dir='{run_dir}'", f"ckpt_path='{run_dir / LAST}'"]

@@ -263,10 +263,9 @@ def main() -> None:
     register_resolvers()
     try:
         argv = resume_arguments(sys.argv[1:])
-    except ResumeError as error:
-        argv, problem = [], str(error)
-    else:
         problem = check_command_line(argv)
+    except ResumeError as error:
+        problem = str(error)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)

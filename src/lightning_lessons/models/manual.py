@@ -43,9 +43,9 @@ class ManualRegressionModule(LessonModule):
     def compute_gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         if self.gradients == "manual":
             loss, grads = self.net.manual_gradients(x, y)
-            strategy = self.trainer.strategy
             if self.trainer.world_size > 1:  # as DDP does for autograd's gradients in backward
-                grads = {name: strategy.reduce(grad, reduce_op="mean") for name, grad in grads.items()}
+                reduce = self.trainer.strategy.reduce
+                grads = {name: reduce(grad, reduce_op="mean") for name, grad in grads.items()}
             return loss, grads
         loss = self.loss_fn(self(x), y)
         self.manual_backward(loss)
