@@ -10,6 +10,7 @@ the project's bulk tensor pipeline against torchvision's per-image PIL path.
     python scripts/benchmark.py                                  # R2, R4 (10,000 epochs), V1, D1, D2
     python scripts/benchmark.py --lessons nonlinear_regression --epochs 2000
     python scripts/benchmark.py --data-dir ../shared/data        # where MNIST's raw files are
+    python scripts/benchmark.py --lessons denoise_mlp -- model.optimizer.fused=false  # any override
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ def plain_ms_per_step(lesson: str, overrides: list[str], steps: int) -> float:
     return 1000 * (time.perf_counter() - start) / steps
 
 
+def paired_ratio(times: list[float], plain: list[float]) -> float:
+    return statistics.median(t / p for t, p in zip(times, plain, strict=True))
+
+
 def pipeline_images_per_second(data_dir: str, batches: int = 200) -> list[tuple[str, float]]:
     """Images per second delivered as normalised training batches of 64, by each input pipeline."""
     datamodule = MNISTDataModule(data_dir=data_dir, download=False, batch_size=64)
@@ -177,6 +182,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each; medians reported")
     default_data = local_data_dir()
     parser.add_argument("--data-dir", default=default_data)
+    parser.add_argument(
+        "overrides", nargs="*", help="Hydra overrides for every run, e.g. model.optimizer.fused=false"
+    )
     args = parser.parse_args()
     has_mnist = (Path(args.data_dir) / "MNIST" / "raw").is_dir()
 
@@ -188,28 +196,31 @@ def main() -> None:
             print(f"skipping {lesson}: no MNIST under {args.data_dir} (use --data-dir)")
             continue
         overrides, steps = lesson_overrides(lesson, args.epochs, args.data_dir)
+        overrides += args.overrides
         times: dict[str, list[float]] = {"plain": [], "floor": [], "project": []}
         for _ in range(args.repeats):
             times["project"].append(project_ms_per_step(lesson, overrides, steps))
             times["plain"].append(plain_ms_per_step(lesson, overrides, steps))
             times["floor"].append(barebones_ms_per_step(lesson, overrides, steps))
         batch = compose([f"lesson={lesson}", "paths.output_dir=unused"]).data.get("batch_size")
-        rows.append(
-            (lesson, steps, batch, *(statistics.median(times[k]) for k in ("plain", "floor", "project")))
-        )
+        medians = [statistics.median(times[k]) for k in ("plain", "floor", "project")]
+        # Ratios within a repeat, then their median: this shared machine's speed drifts between repeats.
+        ratios = [paired_ratio(times[k], times["plain"]) for k in ("project", "floor")]
+        rows.append((lesson, steps, batch, *medians, *ratios))
 
     print(
         f"\n{'lesson':<22} {'steps':>6} {'plain loop':>11} {'barebones':>11} {'project':>11} {'ratio':>6} "
         f"{'floor':>6} {'images/s plain | project':>25}"
     )
-    for lesson, steps, batch, plain_ms, floor_ms, project_ms in rows:
+    for lesson, steps, batch, plain_ms, floor_ms, project_ms, ratio, floor in rows:
         images = f"{1000 * batch / plain_ms:>11.0f} | {1000 * batch / project_ms:<11.0f}" if batch else ""
         print(
             f"{lesson:<22} {steps:>6} {plain_ms:>8.2f} ms {floor_ms:>8.2f} ms {project_ms:>8.2f} ms "
-            f"{project_ms / plain_ms:>5.2f}x {floor_ms / plain_ms:>5.2f}x {images:>25}"
+            f"{ratio:>5.2f}x {floor:>5.2f}x {images:>25}"
         )
     print("ms per training step, median of the repeats, after a warm-up. ratio: project / plain loop;")
     print("floor: Trainer(barebones=True) / plain loop, the least any Lightning run of these steps costs.")
+    print("Both ratios are medians of the ratios within each repeat (each repeat runs the three in turn).")
     print(f"torch {torch.__version__}, lightning {L.__version__}, threads: each lesson's own, device cpu.")
 
     if has_mnist and MNIST_LESSONS & set(args.lessons):

@@ -32,6 +32,15 @@ def test_bad_override_exits_nonzero_naming_the_key_and_leaves_no_run_folder(tmp_
     ("argv", "expected"),
     [
         (["+model.net.widht=3"], "unknown key 'model.net.widht': torch.nn.Linear takes in_features"),
+        (
+            # D1's Adam is fused; an optimizer without that option is told how to drop it
+            ["lesson=denoise_mlp", "model.optimizer._target_=torch.optim.RMSprop"],
+            "unknown key 'model.optimizer.fused': torch.optim.RMSprop takes params, lr, alpha",
+        ),
+        (
+            ["lesson=denoise_mlp", "model.optimizer._target_=torch.optim.RMSprop"],
+            "Remove it with ~model.optimizer.fused",
+        ),
         (["model.optimizer.lr=fast"], "model.optimizer.lr='fast' has the wrong type: expected float"),
         (["data.n_samples=1.5"], "data.n_samples=1.5 has the wrong type: expected int"),
         (
