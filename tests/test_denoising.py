@@ -4,7 +4,7 @@ import io
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, events, scalar_values, write_tiny_mnist
+from conftest import MNIST_SMALL, ROOT, events, scalar_values, write_tiny_mnist
 from omegaconf import OmegaConf
 from PIL import Image
 from torch import nn
@@ -15,6 +15,7 @@ from lightning_lessons.nets import ConvAutoencoder, DenseAutoencoder
 
 QUIET = "callbacks.progress=null"
 QUALITY = ("mse", "psnr", "ssim")
+REAL_MNIST = ROOT.parent / "shared" / "data"  # the real files, where this checkout has them beside it
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,14 @@ def test_lessons_learn_to_denoise_and_log_quality_and_figures(run_lesson, tiny_d
     assert len(figures) == epochs and len(events(run_dir).Images("denoising/test")) == 1
     figure = Image.open(io.BytesIO(figures[-1].encoded_image_string))
     assert figure.width > 2 * figure.height > 100
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL_MNIST / "MNIST" / "raw").is_dir(), reason=f"no real MNIST in {REAL_MNIST}")
+def test_d2_gains_8_db_over_the_noisy_input_after_one_epoch_of_real_mnist(run_lesson):
+    result, _ = run_lesson(
+        "denoise_conv", f"paths.data_dir={REAL_MNIST}", "data.download=false", "trainer.max_epochs=1", QUIET
+    )
+    metrics = result["metrics"]
+    assert metrics["test/psnr"] - metrics["test/psnr_noisy"] >= 8.0
+    assert metrics["test/ssim"] > metrics["test/ssim_noisy"] + 0.4
