@@ -16,7 +16,6 @@ the project's bulk tensor pipeline against torchvision's per-image PIL path.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -29,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from lightning_lessons.config import compose
 from lightning_lessons.data import MNISTDataModule, TensorLoader
+from lightning_lessons.data.mnist import local_data_dir
 from lightning_lessons.train import build
 
 WARMUP = 3
@@ -49,12 +49,6 @@ class StepTimer(L.Callback):
             self.start = time.perf_counter()
         elif self.count == self.warmup + self.steps:
             self.seconds = time.perf_counter() - self.start
-
-
-def local_data_dir() -> str:
-    """Where MNIST's raw files are: $LESSONS_DATA_DIR, else data/ or the shared copy beside the repo."""
-    found = (d for d in ("data", "../shared/data") if (Path(d) / "MNIST" / "raw").is_dir())
-    return os.environ.get("LESSONS_DATA_DIR") or next(found, "data")
 
 
 def lesson_overrides(lesson: str, epochs: int | None, data_dir: str) -> tuple[list[str], int]:
@@ -180,8 +174,7 @@ def main() -> None:
         "--epochs", type=int, default=None, help="full-batch lessons: default, each lesson's own"
     )
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each; medians reported")
-    default_data = local_data_dir()
-    parser.add_argument("--data-dir", default=default_data)
+    parser.add_argument("--data-dir", default=str(local_data_dir()))
     parser.add_argument(
         "overrides", nargs="*", help="Hydra overrides for every run, e.g. model.optimizer.fused=false"
     )

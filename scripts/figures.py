@@ -12,7 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from benchmark import local_data_dir
+from lightning_lessons.data.mnist import local_data_dir
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lightning_lessons.config import compose

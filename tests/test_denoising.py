@@ -11,11 +11,12 @@ from torch import nn
 
 from lightning_lessons.config import compose
 from lightning_lessons.data import NoisyMNISTDataModule
+from lightning_lessons.data.mnist import local_data_dir
 from lightning_lessons.nets import ConvAutoencoder, DenseAutoencoder
 
 QUIET = "callbacks.progress=null"
 QUALITY = ("mse", "psnr", "ssim")
-REAL_MNIST = ROOT.parent / "shared" / "data"  # the real files, where this checkout has them beside it
+REAL_MNIST = local_data_dir(ROOT)  # the real files: $LESSONS_DATA_DIR, data/ or ../shared/data
 
 
 @pytest.fixture(scope="module")

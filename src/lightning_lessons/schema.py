@@ -133,7 +133,7 @@ def _check_target(node: DictConfig, path: str, problems: list[str]) -> None:
             _check_value(node, key, full_key, hints.get(key), problems)
         elif not takes_any:
             close = difflib.get_close_matches(key, list(params), n=3)
-            hint = f" Did you mean: {', '.join(close)}?" if close else f" Remove it with ~{full_key}"
+            hint = f" Did you mean: {', '.join(close)}?" if close else f" Remove it with ~{full_key}."
             problems.append(f"unknown key '{full_key}': {target} takes {', '.join(params)}.{hint}")
     if not node.get("_partial_", False):
         for name, param in params.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,16 @@ IDX_FILES = {
     "t10k-images-idx3-ubyte": 3,
     "t10k-labels-idx1-ubyte": 1,
 }
+
+
+def local_data_dir(root: Path | str = ".") -> Path:
+    """Where MNIST's raw files are on this machine, for the benchmark and the real-data tests:
+    $LESSONS_DATA_DIR, else `<root>/data` or the shared copy beside the checkout (`../shared/data`);
+    `<root>/data` when none has them."""
+    if os.environ.get("LESSONS_DATA_DIR"):
+        return Path(os.environ["LESSONS_DATA_DIR"])
+    candidates = [Path(root) / "data", Path(root).resolve().parent / "shared" / "data"]
+    return next((d for d in candidates if (d / "MNIST" / "raw").is_dir()), candidates[0])
 
 
 class DataError(RuntimeError):
