@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 LESSON ?= linear_regression
 ARGS   ?=
 PORT   ?= 6006
-LOGS   ?= logs
+LOGS   ?=
 STAMP  := $(VENV)/.installed
 
 .PHONY: help setup train sweep report lessons tensorboard test test-e2e test-slow lint format bench clean eval figures
@@ -27,16 +27,16 @@ train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="t
 sweep: $(STAMP)  ## every combination, one table: make sweep LESSON=logistic_regression ARGS="seed=1,2,3"
 	$(PY) -m lightning_lessons.train -m lesson=$(LESSON) $(ARGS)
 
-report: $(STAMP)  ## mean ± std over seeds of every run under logs/ (LOGS=<folder> for another)
+report: $(STAMP)  ## mean ± std over seeds of every run under paths.log_dir (LOGS=<folder> for another)
 	@$(PY) -m lightning_lessons.report $(LOGS)
 
 lessons: $(STAMP)  ## list every lesson with its defaults
 	@$(PY) -m lightning_lessons.lessons
 
-tensorboard: $(STAMP)  ## serve logs/ on 127.0.0.1
-	@mkdir -p logs
-	@echo "TensorBoard: http://127.0.0.1:$(PORT)/"
-	$(VENV)/bin/tensorboard --logdir logs --host 127.0.0.1 --port $(PORT)
+tensorboard: $(STAMP)  ## serve paths.log_dir (LOGS=<folder> for another) on 127.0.0.1
+	@logs="$${LOGS:-$$($(PY) -m lightning_lessons.runs)}"; mkdir -p "$$logs"; \
+	echo "TensorBoard: http://127.0.0.1:$(PORT)/ ($$logs)"; \
+	$(VENV)/bin/tensorboard --logdir "$$logs" --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)  ## the fast test suite
 	$(PY) -m pytest
@@ -63,7 +63,7 @@ clean:  ## remove run outputs
 	rm -rf logs outputs multirun test-artifacts .pytest_cache .ruff_cache
 
 eval: $(STAMP)  ## test a run's best checkpoint again: make eval RUN=logs/<lesson>/<run>
-	$(PY) -m lightning_lessons.eval run=$(RUN) $(ARGS)
+	$(PY) -m lightning_lessons.eval run="$(RUN)" $(ARGS)
 
 figures: $(STAMP)  ## short real runs -> docs/img/*.png (lesson figures and TensorBoard screenshots)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }

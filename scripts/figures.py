@@ -12,11 +12,11 @@ import argparse
 import shutil
 from pathlib import Path
 
-from lightning_lessons.data.mnist import local_data_dir
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lightning_lessons.config import compose
 from lightning_lessons.dashboards import browser_page, show_tags, tensorboard_server
+from lightning_lessons.data.mnist import local_data_dir
 from lightning_lessons.train import train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,7 @@ import yaml
 from conftest import MNIST_SMALL, lesson_config, write_tiny_mnist
 
 from lightning_lessons.lessons import lesson_names
+from lightning_lessons.models import MissingCheckpointError
 from lightning_lessons.train import build
 
 MNIST_LESSONS = ("mnist_cnn", "denoise_mlp", "denoise_conv", "transfer_fashion")
@@ -21,16 +22,24 @@ def tiny_data(tmp_path_factory):
 
 def test_debug_fast_runs_every_lesson_one_batch_of_each_split(run_lesson, tiny_data, tmp_path):
     logs = tmp_path / "logs"
-    # mnist_cnn first: transfer_fashion starts from its checkpoint.
+    mnist = (f"paths.data_dir={tiny_data}", f"paths.log_dir={logs}", *MNIST_SMALL)
+    # mnist_cnn first: transfer_fashion then starts from the source made for it below.
     for lesson in sorted(lesson_names(), key=lambda name: name != "mnist_cnn"):
-        extra = (f"paths.data_dir={tiny_data}", f"paths.log_dir={logs}", *MNIST_SMALL)
-        extra = extra if lesson in MNIST_LESSONS else ()
+        extra = mnist if lesson in MNIST_LESSONS else ()
         if lesson == "transfer_fashion":
+            # A one-batch check leaves no checkpoint (nothing resume or T1 could take for a trained
+            # run), so T1's source is a real, one-step mnist_cnn run.
             extra = (*extra, "data.archive_dir=null", "data.labels_per_class=4")
-        result, _ = run_lesson(lesson, "debug=fast", *extra, name=f"logs/{lesson}/fast")
+            assert not list(logs.rglob("*.ckpt"))
+            with pytest.raises(MissingCheckpointError):
+                run_lesson(lesson, "debug=fast", *extra, name="logs/transfer_fashion/no-source")
+            source = ("trainer.max_epochs=1", "+trainer.limit_train_batches=1")
+            run_lesson("mnist_cnn", *mnist, *source, name="logs/mnist_cnn/source")
+        result, run_dir = run_lesson(lesson, "debug=fast", *extra, name=f"logs/{lesson}/fast")
         assert result["epochs"] == 1, lesson  # fast_dev_run: one epoch of one batch
         assert result["metrics"], lesson
         assert all(value == value for value in result["metrics"].values()), lesson  # no NaN
+        assert not list(run_dir.rglob("*.ckpt")), lesson
 
 
 def test_debug_limit_keeps_a_tenth_of_each_split_and_runs_three_epochs(run_lesson):

@@ -9,9 +9,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be read: truncated, corrupt, or not a checkpoint at all."""
+from lightning_lessons.errors import CheckpointError
 
 
 def read_checkpoint(path: str | Path, training: bool = False) -> dict[str, Any]:
@@ -21,7 +19,7 @@ def read_checkpoint(path: str | Path, training: bool = False) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise CheckpointError(f"checkpoint not found: {path}")
     try:
         # mmap: only the structure is read here; tensors are paged in when used.
         checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
@@ -43,7 +41,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes each checkpoint beside its final name and renames it into place.
 
     A run killed while saving (SIGKILL, power loss, a full disk) leaves the previous checkpoint
-    intact instead of a truncated file under the name `ckpt_path=last` resumes from.
+    intact instead of a truncated file under the name `ckpt_path=last` resumes from. The file's bytes
+    are flushed to disk before the rename and the rename itself after it (fsync of the folder): without
+    them a power cut can leave the new name pointing at data that never reached the disk.
     """
 
     def save_checkpoint(
@@ -52,4 +52,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path = Path(path)
         partial = path.with_name(f".{path.name}.partial")
         super().save_checkpoint(checkpoint, partial, storage_options)
+        _fsync(partial)
         os.replace(partial, path)
+        _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') writes to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

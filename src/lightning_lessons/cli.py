@@ -1,12 +1,10 @@
-"""Small pieces shared by the command-line tools that are not Hydra apps (evaluate, predict)."""
+"""The command line of the tools that are not Hydra apps (evaluate, predict): `key=value` pairs."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
-T = TypeVar("T")
+from lightning_lessons.errors import fail
 
 
 def parse_key_values(argv: Sequence[str], known: Sequence[str]) -> tuple[dict[str, str], list[str]]:
@@ -16,22 +14,9 @@ def parse_key_values(argv: Sequence[str], known: Sequence[str]) -> tuple[dict[st
     for argument in argv:
         key, equals, value = argument.partition("=")
         if not equals:
-            sys.exit(
-                f"error: arguments are key=value pairs, got '{argument}' (known keys: {', '.join(known)})"
-            )
+            fail(f"arguments are key=value pairs, got '{argument}' (known keys: {', '.join(known)})")
         if key in known:
             settings[key] = value
         else:
             overrides.append(argument)
     return settings, overrides
-
-
-def run_or_explain(action: Callable[[], T]) -> T:
-    """Run the tool; a user's mistake (missing file, bad value) ends with its message, not a traceback."""
-    from lightning_lessons.data import DataError
-
-    try:
-        return action()
-    except (FileNotFoundError, ValueError, OSError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)

@@ -32,7 +32,15 @@ SWEEP_STAMP = "LIGHTNING_LESSONS_SWEEP_STAMP"
 
 
 def stamp() -> str:
-    """`<date>_<time>_<pid>`: unique per process, so two runs started in the same second get two folders."""
+    """`<date>_<time>_<pid>`: unique per process, so two runs started in the same second get two folders.
+
+    In a SLURM job step (`srun`), `slurm-<job id>.<step id>` instead: every task of a multi-process
+    run resolves its folder itself and must find the same one, and a requeued job, started again
+    with the same ids, comes back to it (lightning_lessons.slurm).
+    """
+    job, step = os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_STEP_ID")
+    if job and step:
+        return f"slurm-{job}.{step}"
     return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{os.getpid()}"
 
 
@@ -40,15 +48,28 @@ def sweep_stamp() -> str:
     return os.environ.get(SWEEP_STAMP) or stamp()
 
 
+def slurm_gpus(accelerator: str, devices: object) -> int | None:
+    """`hydra.launcher.gpus_per_node`: the trainer's devices when they are GPUs, else no request at all
+    (a cluster without GPUs refuses any GPU request, even `--gpus-per-node=0`)."""
+    if accelerator not in ("gpu", "cuda"):
+        return None
+    if not isinstance(devices, int) or devices < 1:
+        raise ValueError(f"on SLURM, set trainer.devices to the number of GPUs per node, not {devices!r}")
+    return devices
+
+
 def register_resolvers() -> None:
     """`${stamp:}` names run folders, `${sweep_stamp:}` sweep folders (see SWEEP_STAMP);
-    `${every:${trainer.max_epochs},20}` validates, checkpoints and draws 20 times a run, however long."""
+    `${every:${trainer.max_epochs},20}` validates, checkpoints and draws 20 times a run, however long;
+    `${slurm_gpus:${trainer.accelerator},${trainer.devices}}` is what a SLURM job asks for."""
     if not OmegaConf.has_resolver("stamp"):
         OmegaConf.register_new_resolver("stamp", stamp, use_cache=True)
     if not OmegaConf.has_resolver("sweep_stamp"):
         OmegaConf.register_new_resolver("sweep_stamp", sweep_stamp, use_cache=True)
     if not OmegaConf.has_resolver("every"):
         OmegaConf.register_new_resolver("every", every)
+    if not OmegaConf.has_resolver("slurm_gpus"):
+        OmegaConf.register_new_resolver("slurm_gpus", slurm_gpus)
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
@@ -72,13 +93,19 @@ def _unknown_key(error: BaseException) -> str | None:
 
 
 def _explain_unknown_key(key: str, overrides: list[str], config_name: str) -> str:
-    parent, _, name = key.rpartition(".")
+    parent = key.rpartition(".")[0]
     others = [o for o in overrides if override_key(o) != key]
     try:
         node = compose(others, config_name)
         node = OmegaConf.select(node, parent) if parent else node
     except (HydraException, OmegaConfBaseException):
         node = None
+    return explain_unknown_key(key, node)
+
+
+def explain_unknown_key(key: str, node: object) -> str:
+    """What to say about a key the config does not have: close keys, and what its parent `node` holds."""
+    parent, _, name = key.rpartition(".")
     lines = [f"unknown config key '{key}'."]
     if isinstance(node, DictConfig):
         allowed = sorted(str(k) for k in node if not str(k).startswith("_"))
@@ -96,6 +123,25 @@ def _explain_unknown_key(key: str, overrides: list[str], config_name: str) -> st
                 f"{target} takes more; add one the config does not set with '+': +{prefix}<name>=<value>"
             )
     return "\n".join(lines)
+
+
+def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    """`key=value` overrides on a saved config (eval), refusing keys it does not have as `train` does."""
+    from lightning_lessons.errors import ConfigError
+
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parsed = parser.parse_override(override)
+        except HydraException as error:
+            raise ConfigError(str(error)) from error
+        key = parsed.key_or_group
+        parent, _, name = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if not isinstance(node, DictConfig) or (name not in node and not parsed.is_add()):
+            raise ConfigError(explain_unknown_key(key, node))
+        OmegaConf.update(cfg, key, parsed.value(), force_add=parsed.is_add())
+    return cfg
 
 
 def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> str | None:

@@ -7,11 +7,12 @@ converted like MNIST (see `load_digit`). Prints a table of file, predicted digit
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import torch
 
-from lightning_lessons.cli import parse_key_values, run_or_explain
+from lightning_lessons.cli import parse_key_values
+from lightning_lessons.errors import ConfigError, fail, run_or_explain
+from lightning_lessons.runs import run_of_checkpoint
 
 
 def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
@@ -20,17 +21,14 @@ def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
 
     from lightning_lessons.checkpoints import read_checkpoint
     from lightning_lessons.data.digits import load_digit
-    from lightning_lessons.train import load_run_config
 
-    checkpoint = Path(ckpt_path)
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
-    cfg = load_run_config(checkpoint.resolve().parent.parent)
+    weights = read_checkpoint(ckpt_path)["state_dict"]  # missing or damaged: named before anything else
+    cfg = run_of_checkpoint(ckpt_path).config()
     if "mean" not in cfg.data or cfg.model.get("num_classes") is None:
-        raise ValueError(f"{checkpoint} is from lesson '{cfg.lesson_name}', not an image classifier")
+        raise ConfigError(f"{ckpt_path} is from lesson '{cfg.lesson_name}', not an image classifier")
     pictures = torch.stack([load_digit(path) for path in images]).unsqueeze(1)
     model = instantiate(cfg.model)
-    model.load_state_dict(read_checkpoint(checkpoint)["state_dict"])
+    model.load_state_dict(weights)
     probabilities = model.predict((pictures - cfg.data.mean) / cfg.data.std).softmax(dim=1)
     confidence, digits = probabilities.max(dim=1)
     return [(path, int(d), float(p)) for path, d, p in zip(images, digits, confidence, strict=True)]
@@ -39,7 +37,7 @@ def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
 def main() -> None:
     settings, extra = parse_key_values(sys.argv[1:], known=("ckpt_path", "images"))
     if extra or not {"ckpt_path", "images"} <= settings.keys():
-        sys.exit("usage: python -m lightning_lessons.predict ckpt_path=<checkpoint> images=a.png,b.png")
+        fail("usage: python -m lightning_lessons.predict ckpt_path=<checkpoint> images=a.png,b.png")
     rows = run_or_explain(lambda: predict(settings["ckpt_path"], settings["images"].split(",")))
     width = max(len("file"), *(len(path) for path, _, _ in rows))
     print(f"{'file':<{width}}  digit  probability")

@@ -1,13 +1,13 @@
 """`make report`: how stable is a lesson? Every run's final metrics, mean ± std over seeds.
 
-Scans a folder (default `logs/`) for the `metrics.json` each run leaves, groups runs by lesson and by
-the overrides they were started with, seed and output paths aside, and prints per group and metric
-the mean, the sample standard deviation and the number of runs. Failed runs are counted, not averaged.
+Scans a folder (default: `paths.log_dir`, `logs/`) for the `metrics.json` each run leaves, groups
+runs by lesson and by the overrides they were started with, seed and output paths aside, and prints
+per group and metric the mean, the sample standard deviation and the number of runs. Failed runs
+are counted, not averaged.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
@@ -16,13 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightning_lessons.errors import fail
+from lightning_lessons.runs import all_runs, log_dir
+
 # Overrides that pick the seed, where outputs go or what the console shows, not what was tried: runs
 # differing only in these are repeats of one experiment. The lesson is the table's own heading.
 _NOT_SETTINGS = ("seed=", "lesson=", "paths.", "tags=", "print_config=", "min_free_mb=", "callbacks.progress")
 
 
 @dataclass
-class Run:
+class Result:
     """One run's `metrics.json`."""
 
     folder: Path
@@ -32,16 +35,16 @@ class Run:
     metrics: dict[str, float]
 
 
-def read_runs(root: Path) -> list[Run]:
+def read_runs(root: Path) -> list[Result]:
     """Every run below `root`, from the `metrics.json` it left."""
-    runs = []
-    for path in sorted(root.rglob("metrics.json")):
-        record = json.loads(path.read_text())
+    results = []
+    for run in all_runs(root):
+        record = run.metrics()
         settings = tuple(sorted(o for o in record.get("overrides", []) if not o.startswith(_NOT_SETTINGS)))
         # Runs from before `status` existed only wrote metrics.json when they finished.
         status = record.get("status", "completed")
-        runs.append(Run(path.parent, record["lesson"], status, settings, record.get("metrics", {})))
-    return runs
+        results.append(Result(run.folder, record["lesson"], status, settings, record.get("metrics", {})))
+    return results
 
 
 def summarise(values: list[float]) -> tuple[float, float | None]:
@@ -49,9 +52,9 @@ def summarise(values: list[float]) -> tuple[float, float | None]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
-def report_text(runs: list[Run]) -> str:
+def report_text(runs: list[Result]) -> str:
     """One table per lesson: a row per group of runs and final metric."""
-    lessons: dict[str, dict[tuple[str, ...], list[Run]]] = defaultdict(lambda: defaultdict(list))
+    lessons: dict[str, dict[tuple[str, ...], list[Result]]] = defaultdict(lambda: defaultdict(list))
     failed: dict[str, int] = defaultdict(int)
     for run in runs:
         if run.status == "completed":
@@ -89,10 +92,10 @@ def report_text(runs: list[Run]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    root = Path(args[0] if args else "logs")
+    root = Path(args[0] if args else log_dir())
     runs = read_runs(root) if root.is_dir() else []
     if not runs:
-        sys.exit(f"error: no runs under {root}/ (each run writes a metrics.json; make train or make sweep)")
+        fail(f"no runs under {root}/ (each run writes a metrics.json; make train or make sweep)")
     print(report_text(runs))
     print("\nmean and sample standard deviation over each group's n runs: same overrides, any seed")
 

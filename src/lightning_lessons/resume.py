@@ -1,60 +1,87 @@
 """`resume=latest` (or `resume=<run folder>`, or `ckpt_path=last`): continue a run in its own folder.
 
 Resolved on the command line, before Hydra starts: the run folder must be known before Hydra would
-make a new one, so the resumed run appends to the same TensorBoard curves and checkpoints.
+make a new one, so the resumed run appends to the same TensorBoard curves and checkpoints. The run
+keeps the overrides it was started with (new ones on top) and the paths it was started with, so it
+reads the same data whatever today's environment and working directory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from lightning_lessons.config import compose, override_key
+from lightning_lessons.errors import ResumeError
+from lightning_lessons.runs import LAST, Run, newest_run, run_folder
 
-LAST = Path("checkpoints") / "last.ckpt"
 KEYS = ("resume", "ckpt_path")  # replaced by the resumed run's own overrides and its last.ckpt
+RESUMING = "ckpt_path=last"  # what the resumed run is given: its own folder's last.ckpt (train.py)
+PINNED = ("paths.data_dir", "paths.log_dir")  # taken from the run's saved config unless given anew
 
 
-class ResumeError(ValueError):
-    """Nothing to resume, or a folder that is not a run."""
+def resume_target(argv: Sequence[str]) -> str | None:
+    """`latest`, a run folder, or None when the command line does not resume."""
+    wanted = {override_key(a): a.split("=", 1)[1] for a in argv if override_key(a) in KEYS and "=" in a}
+    return wanted.get("resume") or ("latest" if wanted.get("ckpt_path") == "last" else None)
 
 
-def latest_run(lesson_dir: Path) -> Path | None:
-    """The lesson's run whose last checkpoint was written most recently (sweep jobs included)."""
-    candidates = [*lesson_dir.glob(f"*/{LAST}"), *lesson_dir.glob(f"multiruns/*/*/{LAST}")]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda path: path.stat().st_mtime).parents[1]
+def without_resume(argv: Sequence[str]) -> list[str]:
+    return [a for a in argv if override_key(a) not in KEYS]
+
+
+def find_run(target: str, rest: Sequence[str]) -> Run:
+    """The run to continue: the lesson's newest with a last.ckpt, or the folder given."""
+    if target == "latest":
+        cfg = compose([a for a in rest if not a.startswith("-")])
+        run = newest_run(cfg.paths.log_dir, cfg.lesson_name, resumable=True)
+        if run is None:
+            raise ResumeError(
+                f"nothing to resume: no run under {cfg.paths.log_dir.rstrip('/')}/{cfg.lesson_name} has "
+                f"checkpoints/{LAST}. Start one with: make train LESSON={cfg.lesson_name}"
+            )
+        return run
+    run = run_folder(target)
+    if not run.last.is_file():
+        raise ResumeError(f"cannot resume {run.folder}: it has no checkpoints/{LAST}")
+    return run
 
 
 def resume_arguments(argv: Sequence[str]) -> list[str]:
     """The command line with `resume=...`/`ckpt_path=last` replaced by the run's own overrides, new
-    ones on top, its folder as Hydra's run dir and its `last.ckpt` as the checkpoint to resume from."""
+    ones on top, its folder as Hydra's run dir and `ckpt_path=last` (its own last.ckpt)."""
     args = list(argv)
-    wanted = {override_key(a): a.split("=", 1)[1] for a in args if override_key(a) in KEYS and "=" in a}
-    target = wanted.get("resume") or ("latest" if wanted.get("ckpt_path") == "last" else None)
+    target = resume_target(args)
     if target is None:
         return args
     if "-m" in args or "--multirun" in args:
         raise ResumeError("resume continues one run; it does not combine with -m (multirun)")
-    rest = [a for a in args if override_key(a) not in KEYS]
-    if target == "latest":
-        cfg = compose([a for a in rest if not a.startswith("-")])
-        lesson_dir = Path(cfg.paths.log_dir) / cfg.lesson_name
-        run_dir = latest_run(lesson_dir)
-        if run_dir is None:
-            raise ResumeError(
-                f"nothing to resume: no run under {lesson_dir} has {LAST}. "
-                f"Start one with: make train LESSON={cfg.lesson_name}"
-            )
-    else:
-        run_dir = Path(target)
-        if not (run_dir / LAST).is_file():
-            raise ResumeError(f"cannot resume {run_dir}: it has no {LAST} (is it a run folder?)")
-    saved = run_dir / ".hydra" / "overrides.yaml"
-    previous = [str(o) for o in OmegaConf.load(saved)] if saved.is_file() else []
+    rest = without_resume(args)
+    run = find_run(target, rest)
     given = {override_key(a) for a in rest}
-    kept = [o for o in previous if override_key(o) not in given and override_key(o) not in KEYS]
-    return [*kept, *rest, f"hydra.run.dir='{run_dir}'", f"ckpt_path='{run_dir / LAST}'"]
+    kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
+    saved = OmegaConf.load(run.config_path)
+    pinned = [
+        f"{key}='{OmegaConf.select(saved, key)}'"
+        for key in PINNED
+        if key not in given and OmegaConf.select(saved, key, throw_on_resolution_failure=False) is not None
+    ]
+    resumed = [*kept, *rest, *pinned, f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
+    refuse_finished(run, resumed)
+    return resumed
+
+
+def refuse_finished(run: Run, argv: Sequence[str]) -> None:
+    """Resuming a finished run with nothing more to do would only overwrite its results: say so."""
+    record = run.metrics()
+    if record is None or record.get("status") != "completed":
+        return  # killed or failed: there is work left, and nothing final to lose
+    cfg = compose([a for a in argv if not a.startswith(("-", "hydra."))])
+    done, asked = record.get("epochs", 0), cfg.trainer.max_epochs
+    if asked != -1 and asked <= done:
+        raise ResumeError(
+            f"{run.folder} is finished: it trained all {done} of its epochs (trainer.max_epochs={asked}). "
+            f"To train it further, ask for more: resume={run.folder} trainer.max_epochs={2 * done}; "
+            f"to test it again: make eval RUN={run.folder}"
+        )

@@ -13,6 +13,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from lightning_lessons.runs import Run
+
 PACKAGES = (
     "lightning-lessons",
     "torch",
@@ -69,11 +71,17 @@ def run_info(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def save_run_info(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
-    """Write `run_info.yaml` beside Hydra's `.hydra/config.yaml` and return it."""
+def save_run_info(cfg: DictConfig, run: Run) -> dict[str, Any]:
+    """Write `run_info.yaml` beside Hydra's `.hydra/config.yaml` and return it. A resumed run keeps
+    how it was first started and adds each resume (when, command, commit) under `resumed`."""
     info = run_info(cfg)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(OmegaConf.create(info), output_dir / "run_info.yaml")
+    if cfg.ckpt_path == "last" and run.run_info_path.is_file():
+        first = OmegaConf.to_container(OmegaConf.load(run.run_info_path))
+        resumes = first.get("resumed", [])
+        resumes.append({key: info[key] for key in ("started", "hostname", "command", "git_commit")})
+        info = {**first, "resumed": resumes}
+    run.folder.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(info), run.run_info_path)
     return info
 
 

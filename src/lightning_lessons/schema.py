@@ -1,8 +1,9 @@
 """Checks a composed config against the signatures of the classes its `_target_`s name.
 
 Every object of a run is built from a `_target_` config, so the constructors' signatures and type
-hints are the schema: a key a constructor does not take, or a value of the wrong type, is reported
-with its full key before anything is built or any run folder is written.
+hints are the schema: a key a constructor does not take, a value of the wrong type or out of range
+(`BOUNDS`), or a `monitor` the lesson never logs, is reported with its full key before anything is
+built or any run folder is written.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import collections.abc
 import difflib
 import inspect
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -37,6 +39,98 @@ class RunSettings:
     data_fraction: float
     print_config: bool
     min_free_mb: int
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values a number may take: `low <= value <= high` (`<` where open), or one of `special`."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    special: tuple[int, ...] = ()
+    meaning: str = ""  # what a special value or null means, for the message
+
+    def admits(self, value: float) -> bool:
+        if value in self.special:
+            return True
+        if not math.isfinite(value):
+            return False
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def describe(self) -> str:
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        high = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+        text = " and ".join(part for part in (low, high) if part) or "finite"
+        return f"{text}{f' ({self.meaning})' if self.meaning else ''}"
+
+
+POSITIVE = Bound(low=0, low_open=True)
+AT_LEAST_ONE = Bound(low=1)
+NOT_NEGATIVE = Bound(low=0)
+FRACTION = Bound(low=0, high=1)
+# The range of every number a user sets, by parameter name: the names mean the same thing in every
+# class that takes them (ours, torch's optimizers, Lightning's Trainer). A class can narrow a name for
+# itself with a `BOUNDS` class attribute (MNIST's `val_size` must leave training images).
+BOUNDS: dict[str, Bound] = {
+    "lr": POSITIVE,
+    "momentum": NOT_NEGATIVE,
+    "weight_decay": NOT_NEGATIVE,
+    "eps": POSITIVE,
+    "batch_size": Bound(low=1, meaning="null: the whole split in one batch"),
+    "eval_batch_size": Bound(low=1, meaning="null: as batch_size"),
+    "n_samples": AT_LEAST_ONE,
+    "n_val": NOT_NEGATIVE,
+    "n_test": NOT_NEGATIVE,
+    "val_size": NOT_NEGATIVE,
+    "labels_per_class": AT_LEAST_ONE,
+    "n_features": AT_LEAST_ONE,
+    "n_outputs": AT_LEAST_ONE,
+    "in_features": AT_LEAST_ONE,
+    "out_features": AT_LEAST_ONE,
+    "hidden": AT_LEAST_ONE,
+    "widths": AT_LEAST_ONE,
+    "sizes": AT_LEAST_ONE,
+    "stds": POSITIVE,
+    "num_classes": Bound(low=2),
+    "channels": AT_LEAST_ONE,
+    "noise_scale": NOT_NEGATIVE,
+    "sigma": NOT_NEGATIVE,
+    "noise_seed": Bound(low=0, high=2**15, high_open=True),
+    "dropout": FRACTION,
+    "p": FRACTION,
+    "seed": Bound(low=0, high=2**32, high_open=True),
+    "num_threads": Bound(low=1, meaning="null: torch's default"),
+    "num_workers": NOT_NEGATIVE,
+    "data_fraction": Bound(low=0, high=1, low_open=True),
+    "min_free_mb": NOT_NEGATIVE,
+    "max_epochs": Bound(low=1, special=(-1,), meaning="-1: no limit"),
+    "min_epochs": NOT_NEGATIVE,
+    "max_steps": Bound(low=1, special=(-1,), meaning="-1: no limit"),
+    "num_nodes": AT_LEAST_ONE,
+    "check_val_every_n_epoch": Bound(low=1, meaning="null: by steps"),
+    "every_n_epochs": AT_LEAST_ONE,
+    "log_every_n_steps": NOT_NEGATIVE,
+    "accumulate_grad_batches": AT_LEAST_ONE,
+    "gradient_clip_val": NOT_NEGATIVE,
+}
+
+
+def _bound(key: str, owner: Any) -> Bound | None:
+    return {**BOUNDS, **getattr(owner, "BOUNDS", {})}.get(key)
+
+
+def _check_range(full_key: str, value: Any, bound: Bound, problems: list[str]) -> None:
+    values = list(value) if isinstance(value, ListConfig) else [value]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    bad = [v for v in numbers if not bound.admits(v)]
+    if bad:
+        shown = OmegaConf.to_container(value) if isinstance(value, ListConfig) else value
+        each = "each value " if isinstance(value, ListConfig) else ""
+        problems.append(f"{full_key}={shown!r} is out of range: {each}must be {bound.describe()}")
 
 
 _SEQUENCES = {
@@ -90,7 +184,9 @@ def describe(hint: Any) -> str:
     return str(hint).replace("typing.", "")
 
 
-def _check_value(node: DictConfig, key: str, full_key: str, hint: Any, problems: list[str]) -> None:
+def _check_value(
+    node: DictConfig, key: str, full_key: str, hint: Any, problems: list[str], owner: Any = None
+) -> None:
     if OmegaConf.is_missing(node, key):
         problems.append(f"'{full_key}' must be set (it is ???)")
         return
@@ -103,6 +199,10 @@ def _check_value(node: DictConfig, key: str, full_key: str, hint: Any, problems:
     if hint is not None and not accepts(hint, value):
         shown = OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
         problems.append(f"{full_key}={shown!r} has the wrong type: expected {describe(hint)}")
+        return
+    bound = _bound(key, owner)
+    if bound is not None:
+        _check_range(full_key, value, bound, problems)
 
 
 def _check_target(node: DictConfig, path: str, problems: list[str]) -> None:
@@ -130,7 +230,7 @@ def _check_target(node: DictConfig, path: str, problems: list[str]) -> None:
             continue
         full_key = f"{path}.{key}" if path else key
         if key in params:
-            _check_value(node, key, full_key, hints.get(key), problems)
+            _check_value(node, key, full_key, hints.get(key), problems, obj)
         elif not takes_any:
             close = difflib.get_close_matches(key, list(params), n=3)
             hint = f" Did you mean: {', '.join(close)}?" if close else f" Remove it with ~{full_key}."
@@ -153,13 +253,30 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
             _walk(node._get_node(index), f"{path}[{index}]", problems)
 
 
+def _check_monitor(cfg: DictConfig, problems: list[str]) -> None:
+    """`monitor` must be a metric the lesson's model logs, or the error comes after the first epoch."""
+    target = cfg.get("model", {}).get("_target_") if isinstance(cfg.get("model"), DictConfig) else None
+    try:
+        logged = get_object(target).monitorable() if target else None
+    except Exception:  # a target that cannot be used is reported by _check_target
+        return
+    if logged is not None and cfg.get("monitor") not in logged:
+        close = difflib.get_close_matches(str(cfg.get("monitor")), logged, n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        problems.append(
+            f"monitor={cfg.get('monitor')!r} is not a metric this lesson logs.{hint} "
+            f"It logs: {', '.join(logged)}"
+        )
+
+
 def check_config(cfg: DictConfig) -> list[str]:
     """Every problem found in the config, each naming its key; empty when the config is sound."""
     problems: list[str] = []
     for key, hint in typing.get_type_hints(RunSettings).items():
         if key in cfg:
-            _check_value(cfg, key, key, hint, problems)
+            _check_value(cfg, key, key, hint, problems, RunSettings)
         else:
             problems.append(f"top-level key '{key}' is missing")
     _walk(cfg, "", problems)
+    _check_monitor(cfg, problems)
     return problems

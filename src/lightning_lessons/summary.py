@@ -13,6 +13,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.nets import scalar_parameters
+from lightning_lessons.runs import Run
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,18 @@ def finish_run(
     model: L.LightningModule,
     datamodule: L.LightningDataModule,
     metrics: dict[str, float],
-    output_dir: Path,
+    run: Run,
 ) -> dict[str, Any]:
-    """Record the run's results everywhere a user looks for them, and return them."""
+    """Record the run's results everywhere a user looks for them, and return them.
+
+    A resumed run keeps what its earlier part recorded: metrics it does not log again stay as they
+    were (new values replace old ones), so resuming never shrinks `metrics.json`.
+    """
     checkpoint = trainer.checkpoint_callback
     best_score = checkpoint.best_model_score if checkpoint is not None else None
+    earlier = run.metrics() if cfg.ckpt_path == "last" else None
+    if earlier is not None and earlier.get("status") == "completed":
+        metrics = {**earlier.get("metrics", {}), **metrics}
     result: dict[str, Any] = {
         "lesson": cfg.lesson_name,
         "status": "completed",
@@ -77,24 +85,29 @@ def finish_run(
         logger.log_hyperparams(hyperparameters(cfg), {f"final/{k}": v for k, v in metrics.items()})
         logger.finalize("success")
     if trainer.is_global_zero:
-        (output_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-        log.info(summary_text(result, output_dir))
+        run.metrics_path.write_text(json.dumps(result, indent=2) + "\n")
+        log.info(summary_text(result, run))
     return result
 
 
 def task_overrides() -> list[str]:
     """The overrides this run was started with (`key=value` as typed; empty when not run by Hydra).
 
-    Saved beside the metrics so that reports can group runs by what was changed, seeds apart.
+    Saved beside the metrics so that reports can group runs by what was changed, seeds apart. What
+    a resume adds (its own checkpoint, the paths pinned from the run's config) is not a setting.
     """
     from hydra.core.hydra_config import HydraConfig
 
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    from lightning_lessons.resume import RESUMING
+
+    typed = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    return [override for override in typed if override != RESUMING]
 
 
-def record_failure(cfg: DictConfig, error: BaseException, message: str, output_dir: Path) -> None:
+def record_failure(cfg: DictConfig, error: BaseException, message: str, run: Run) -> None:
     """Leave a failed job's traceback (`error.txt`) and a `metrics.json` saying why, for the sweep's table."""
-    (output_dir / "error.txt").write_text("".join(traceback.format_exception(error)))
+    run.folder.mkdir(parents=True, exist_ok=True)
+    run.error_path.write_text("".join(traceback.format_exception(error)))
     result = {
         "lesson": cfg.lesson_name,
         "status": "failed",
@@ -102,8 +115,8 @@ def record_failure(cfg: DictConfig, error: BaseException, message: str, output_d
         "overrides": task_overrides(),
         "error": message,
     }
-    (output_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    log.error(f"failed: {message}\n  traceback in {_shown(output_dir / 'error.txt')}")
+    run.metrics_path.write_text(json.dumps(result, indent=2) + "\n")
+    log.error(f"failed: {message}\n  traceback in {_shown(run.error_path)}")
 
 
 def _shown(path: str | Path) -> str:
@@ -112,13 +125,14 @@ def _shown(path: str | Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def summary_text(result: dict[str, Any], output_dir: Path) -> str:
+def summary_text(result: dict[str, Any], run: Run) -> str:
+    output_dir = run.folder
     lines = [f"\n{result['lesson']}: {result['epochs']} epochs, run folder {_shown(output_dir)}"]
     best = result["best"]
     if best["checkpoint"]:
         score = f" ({best['monitor']} {best['value']:.6g})" if best["value"] is not None else ""
         lines.append(f"  checkpoints  {_shown(best['checkpoint'])}{score}, last.ckpt beside it")
-    lines.append(f"  config       {_shown(output_dir / '.hydra' / 'config.yaml')}")
+    lines.append(f"  config       {_shown(run.config_path)}")
     lines.append(f"  tensorboard  make tensorboard, or: tensorboard --logdir {_shown(output_dir.parent)}")
     learned, targets = result["parameters"], result["target_parameters"] or {}
     width = max(12, *(len(name) for name in [*learned, *result["metrics"]]))

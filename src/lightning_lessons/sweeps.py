@@ -9,7 +9,6 @@ make the command exit non-zero once the table is out, so scripts and CI notice.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import SWEEP_STAMP, stamp
+from lightning_lessons.resume import RESUMING
+from lightning_lessons.runs import Run
 
 RESULTS_FILE = "results.csv"
 SQLITE = "sqlite:///"
@@ -36,21 +37,21 @@ class Job:
     error: str = ""
 
 
-def read_job(folder: Path) -> Job:
+def read_job(run: Run) -> Job:
     """A job from its `.hydra/overrides.yaml` and `metrics.json` (a job killed before the end has none)."""
-    typed_in = OmegaConf.to_container(OmegaConf.load(folder / ".hydra" / "overrides.yaml"))
-    overrides = dict(override.partition("=")[::2] for override in typed_in)
-    record_path = folder / "metrics.json"
-    if not record_path.is_file():
-        return Job(folder, overrides, "failed", error="no metrics.json: the job did not finish")
-    record = json.loads(record_path.read_text())
-    return Job(folder, overrides, record["status"], record.get("metrics", {}), record.get("error", ""))
+    overrides = dict(
+        override.partition("=")[::2] for override in run.saved_overrides() if override != RESUMING
+    )
+    record = run.metrics()
+    if record is None:
+        return Job(run.folder, overrides, "failed", error="no metrics.json: the job did not finish")
+    return Job(run.folder, overrides, record["status"], record.get("metrics", {}), record.get("error", ""))
 
 
 def read_jobs(sweep_dir: Path) -> list[Job]:
     """Every job folder of a sweep, in job order (folders are named by job number)."""
-    folders = [path.parents[1] for path in sweep_dir.glob("*/.hydra/overrides.yaml")]
-    return [read_job(folder) for folder in sorted(folders, key=lambda f: (len(f.name), f.name))]
+    runs = [Run(path.parents[1]) for path in sweep_dir.glob("*/.hydra/overrides.yaml")]
+    return [read_job(run) for run in sorted(runs, key=lambda run: (len(run.folder.name), run.folder.name))]
 
 
 def _override_keys(jobs: list[Job]) -> list[str]:

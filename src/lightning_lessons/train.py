@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     import lightning as L
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, check_command_line, register_resolvers
+from lightning_lessons.errors import ConfigError, UserError, fail, user_error
+from lightning_lessons.runs import Run
 
 # Lightning's notices that do not apply to in-memory tensor loaders and full-batch lessons.
 _IRRELEVANT_WARNINGS = (
+    r".*The `srun` command is available on your system but is not used.*",  # lessons start their own
     r".*smaller than the logging interval.*",  # metrics are logged every n global steps, not per epoch
     r".*Total length of `list` across ranks is zero.*",  # a lesson without a validation split
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # inside Lightning itself
@@ -52,10 +55,6 @@ def cheap_cuda_check() -> None:
         os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "0"
 
 
-class ConfigError(ValueError):
-    """A config that names a key or a type its target class does not accept."""
-
-
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Build each entry of a `callbacks`/`logger` group; an entry set to null is switched off."""
     from hydra.utils import instantiate
@@ -70,26 +69,6 @@ class Experiment:
     datamodule: L.LightningDataModule
     model: L.LightningModule
     trainer: L.Trainer
-
-
-def load_run_config(run_dir: str | Path) -> DictConfig:
-    """The config a finished run was trained with (not today's defaults), pointed at its own folder."""
-    from omegaconf import OmegaConf
-
-    from lightning_lessons.schema import RunSettings
-
-    register_resolvers()
-    path = Path(run_dir) / ".hydra" / "config.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder: {path} does not exist")
-    cfg = OmegaConf.load(path)
-    cfg.paths.output_dir = str(Path(run_dir))
-    # Runs saved before a top-level setting existed get its default.
-    defaults = OmegaConf.load(CONF_DIR / f"{CONFIG_NAME}.yaml")
-    for key in fields(RunSettings):
-        if key.name not in cfg:
-            cfg[key.name] = defaults[key.name]
-    return cfg
 
 
 def build(cfg: DictConfig) -> Experiment:
@@ -126,33 +105,56 @@ def build(cfg: DictConfig) -> Experiment:
     return Experiment(datamodule, model, trainer)
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit the lesson the config describes, test its best checkpoint, and record the results."""
+def save_config(cfg: DictConfig, run: Run) -> None:
+    """Write the run's config with its paths made absolute, as they are now (working directory,
+    $LESSONS_DATA_DIR): eval, resume and predict then rebuild exactly what was trained, from anywhere."""
     from omegaconf import OmegaConf
 
+    for key in cfg.paths:
+        cfg.paths[key] = str(Path(cfg.paths[key]).resolve())
+    run.config_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = run.config_path.with_name(f".{run.config_path.name}.{os.getpid()}")
+    OmegaConf.save(cfg, partial)  # every process of a multi-process run writes the same file: no torn one
+    os.replace(partial, run.config_path)
+
+
+def resume_checkpoint(cfg: DictConfig, run: Run) -> str | None:
+    """The checkpoint to start from: `last` is this run's own last.ckpt (resume); checked readable now,
+    not deep in fit."""
     from lightning_lessons.checkpoints import read_checkpoint
+    from lightning_lessons.errors import ResumeError
+
+    if not cfg.ckpt_path:
+        return None
+    path = run.last if cfg.ckpt_path == "last" else Path(cfg.ckpt_path)
+    if cfg.ckpt_path == "last" and not path.is_file():
+        raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
+    read_checkpoint(path, training=True)
+    return str(path)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit the lesson the config describes, test its best checkpoint, and record the results."""
     from lightning_lessons.runinfo import print_config_tree, save_run_info
+    from lightning_lessons.slurm import requeue_if_stopped, requeued_checkpoint
     from lightning_lessons.summary import finish_run
 
-    output_dir = Path(cfg.paths.output_dir)
-    saved_config = output_dir / ".hydra" / "config.yaml"
-    if not saved_config.exists():  # Hydra saves it when it runs the app; called from Python, save it here
-        saved_config.parent.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, saved_config)
-    if cfg.ckpt_path:
-        read_checkpoint(cfg.ckpt_path, training=True)  # a damaged file is named now, not deep in fit
+    run = Run(Path(cfg.paths.output_dir))
+    save_config(cfg, run)
+    ckpt_path = resume_checkpoint(cfg, run) or requeued_checkpoint(run.last)
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
     check_launch(trainer)
     if trainer.is_global_zero:
-        save_run_info(cfg, output_dir)
+        save_run_info(cfg, run)
         if cfg.print_config:
             print_config_tree(cfg)
         if not cfg.trainer.get("enable_model_summary"):
             from lightning.pytorch.utilities.model_summary import ModelSummary
 
             print(ModelSummary(model, max_depth=1), flush=True)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    requeue_if_stopped(trainer)  # stopped for SLURM's time-limit signal: the job runs again from here
     checkpoints = trainer.checkpoint_callback
     if trainer.global_step == 0 and checkpoints is not None and checkpoints.dirpath:
         recover_fit_state(trainer, Path(checkpoints.dirpath) / "last.ckpt")
@@ -165,7 +167,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         for results in tested:
             metrics.update({name: float(value) for name, value in sorted(results.items())})
-    return finish_run(cfg, trainer, model, datamodule, metrics, output_dir)
+    return finish_run(cfg, trainer, model, datamodule, metrics, run)
 
 
 def check_launch(trainer: L.Trainer) -> None:
@@ -212,24 +214,6 @@ def recover_fit_state(trainer: L.Trainer, last: Path) -> None:
         callback.load_state_dict(state)
 
 
-def user_error(error: BaseException) -> BaseException | None:
-    """The user's mistake behind an exception (bad config, missing data or checkpoint), if it is one."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    from lightning_lessons.checkpoints import CheckpointError
-    from lightning_lessons.data import DataError
-    from lightning_lessons.models import TrainingDiverged
-
-    mistakes = (ConfigError, DataError, CheckpointError, TrainingDiverged, FileNotFoundError)
-    while error is not None:
-        # Lightning's MisconfigurationException: Trainer settings this machine cannot honour (more
-        # devices than it has, a strategy its accelerator lacks, ...).
-        if isinstance(error, (*mistakes, MisconfigurationException)):
-            return error
-        error = error.__cause__
-    return None
-
-
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)
 def _hydra_main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
@@ -249,26 +233,29 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             from lightning_lessons.summary import record_failure
 
             message = str(mistake) if mistake is not None else f"{type(error).__name__}: {error}"
-            record_failure(cfg, error, message, Path(cfg.paths.output_dir))
+            record_failure(cfg, error, message, Run(Path(cfg.paths.output_dir)))
             return None
         if mistake is None:
             raise
-        print(f"error: {mistake}", file=sys.stderr)  # what to fix, not a stack trace
-        sys.exit(2)
+        fail(str(mistake))  # what to fix, not a stack trace
 
 
 def main() -> None:
-    from lightning_lessons.resume import ResumeError, resume_arguments
+    """Check the command line (and resolve a resume) before Hydra makes a run folder."""
+    from lightning_lessons.resume import resume_arguments, without_resume
 
     register_resolvers()
+    argv = sys.argv[1:]
     try:
-        argv = resume_arguments(sys.argv[1:])
-        problem = check_command_line(argv)
-    except ResumeError as error:
+        # The new overrides first, so a typo is explained as in any run, then the resumed run's.
+        problem = check_command_line(without_resume(argv))
+        if problem is None:
+            argv = resume_arguments(argv)
+            problem = check_command_line(argv)
+    except UserError as error:
         problem = str(error)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        sys.exit(2)
+        fail(problem)
     sys.argv[1:] = argv  # Hydra reads the command line itself
     _hydra_main()
 

@@ -38,7 +38,9 @@ class LessonCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Saves happen every few epochs; last.ckpt must hold the end of training. Saved here, in the
         # training processes, so a multi-process run keeps its optimizer state too.
-        if self.dirpath and trainer.global_step != self._last_global_step_saved:
+        # Not after fast_dev_run (debug=fast): a one-batch check must leave nothing that resume or T1's
+        # source lookup would take for a trained run.
+        if self.dirpath and not trainer.fast_dev_run and trainer.global_step != self._last_global_step_saved:
             last = Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
             trainer.save_checkpoint(last, weights_only=False)
             self.last_model_path = str(last)

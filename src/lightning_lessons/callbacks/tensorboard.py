@@ -6,6 +6,8 @@ import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 
+from lightning_lessons.errors import ConfigError
+
 
 def tensorboard_writer(trainer: L.Trainer) -> SummaryWriter | None:
     """The TensorBoard writer on the main process, or None (another logger, or another rank)."""
@@ -22,7 +24,7 @@ class EveryNEpochs(L.Callback):
 
     def __init__(self, every_n_epochs: int) -> None:
         if every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
+            raise ConfigError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
         self.every_n_epochs = every_n_epochs
         self._last_step = -1
 

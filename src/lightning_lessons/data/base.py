@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from lightning_lessons.data.loader import TensorLoader
+from lightning_lessons.errors import DataError
 
 Split = tuple[Tensor, ...]
 
@@ -34,7 +35,14 @@ class TensorDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:
-            self.splits = {name: split for name, split in self.build_splits().items() if len(split[0])}
+            splits = self.build_splits()
+            if not len(splits.get("train", ((),))[0]):
+                # Never a "completed" run that trained on nothing.
+                raise DataError(
+                    f"{type(self).__name__}: the training split is empty with these settings "
+                    f"({', '.join(f'{name}: {len(split[0])}' for name, split in splits.items())} samples)"
+                )
+            self.splits = {name: split for name, split in splits.items() if len(split[0])}
 
     def keep_fraction(self, fraction: float) -> None:
         """Keep the first `fraction` of every split (at least one sample): `debug=limit` runs the

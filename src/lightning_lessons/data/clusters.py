@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from lightning_lessons.data.base import Split, TensorDataModule
+from lightning_lessons.errors import ConfigError
 
 
 class GaussianClustersDataModule(TensorDataModule):
@@ -26,7 +27,7 @@ class GaussianClustersDataModule(TensorDataModule):
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed)
         if not len(means) == len(stds) == len(sizes):
-            raise ValueError(
+            raise ConfigError(
                 f"data.means, data.stds and data.sizes need one entry per cluster, "
                 f"got {len(means)}, {len(stds)} and {len(sizes)}"
             )

@@ -9,6 +9,8 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torchvision.transforms.functional import pil_to_tensor
 
+from lightning_lessons.errors import DataError
+
 
 def load_digit(path: str | Path) -> Tensor:
     """A `28 x 28` float image in [0, 1], white digit on black, like an MNIST test image.
@@ -21,9 +23,9 @@ def load_digit(path: str | Path) -> Tensor:
         with Image.open(path) as opened:
             image = opened.convert("RGBA")
     except FileNotFoundError:
-        raise FileNotFoundError(f"image not found: {path}") from None
+        raise DataError(f"image not found: {path}") from None
     except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"cannot read {path} as an image ({error})") from None
+        raise DataError(f"cannot read {path} as an image ({error})") from None
     background = Image.new("RGBA", image.size, "white")
     grey = pil_to_tensor(Image.alpha_composite(background, image).convert("L"))[0].float() / 255
     border = torch.cat([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
@@ -32,7 +34,7 @@ def load_digit(path: str | Path) -> Tensor:
     grey = torch.where(grey > 0.15, grey, torch.zeros_like(grey))
     rows, columns = torch.nonzero(grey, as_tuple=True)
     if len(rows) == 0:
-        raise ValueError(f"no digit found in {path}: the picture is blank")
+        raise DataError(f"no digit found in {path}: the picture is blank")
     digit = grey[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
     scale = 20 / max(digit.shape)
     size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))

@@ -12,7 +12,8 @@ import torchvision
 from torchvision import transforms
 
 from lightning_lessons.data.base import Split
-from lightning_lessons.data.mnist import IDX_FILES, DataError, MNISTDataModule
+from lightning_lessons.data.mnist import IDX_FILES, MNISTDataModule
+from lightning_lessons.errors import ConfigError, DataError
 
 DEBIAN_ARCHIVE_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -100,7 +101,7 @@ class FashionMNISTDataModule(MNISTDataModule):
         for label in labels.unique().tolist():
             of_class = order[labels[order] == label]
             if len(of_class) < per_class:
-                raise ValueError(
+                raise ConfigError(
                     f"data.labels_per_class={per_class}, but class {label} has only {len(of_class)} "
                     "training images"
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torchvision
@@ -15,6 +15,8 @@ from torchvision import transforms
 
 from lightning_lessons.data.base import Split, TensorDataModule
 from lightning_lessons.data.loader import TensorLoader
+from lightning_lessons.errors import DataError
+from lightning_lessons.schema import Bound
 
 Loader = TensorLoader | DataLoader | list
 
@@ -34,10 +36,6 @@ def local_data_dir(root: Path | str = ".") -> Path:
         return Path(os.environ["LESSONS_DATA_DIR"])
     candidates = [Path(root) / "data", Path(root).resolve().parent / "shared" / "data"]
     return next((d for d in candidates if (d / "MNIST" / "raw").is_dir()), candidates[0])
-
-
-class DataError(RuntimeError):
-    """Missing, truncated or corrupt data files, with what to do about them."""
 
 
 def check_idx_file(path: Path, dims: int) -> None:
@@ -71,6 +69,10 @@ class MNISTDataModule(TensorDataModule):
     """
 
     dataset_class: type[torchvision.datasets.MNIST] = torchvision.datasets.MNIST
+    TRAIN_IMAGES = 60_000  # in MNIST's (and Fashion-MNIST's) training file; validation is carved from them
+    BOUNDS: ClassVar[dict[str, Bound]] = {
+        "val_size": Bound(low=0, high=TRAIN_IMAGES, high_open=True, meaning="the rest train")
+    }
 
     def __init__(
         self,
@@ -105,8 +107,9 @@ class MNISTDataModule(TensorDataModule):
 
     def dataset(self, train: bool, transform: transforms.Compose | None = None) -> torchvision.datasets.MNIST:
         """The torchvision data set, downloaded if allowed, with a clear error when it cannot be had."""
+        missing = [name for name in IDX_FILES if not (self.raw_folder / name).exists()]
         for name, dims in IDX_FILES.items():
-            if (self.raw_folder / name).exists():
+            if name not in missing:
                 check_idx_file(self.raw_folder / name, dims)
         try:
             return self.dataset_class(
@@ -114,9 +117,10 @@ class MNISTDataModule(TensorDataModule):
             )
         except (RuntimeError, OSError) as error:
             how = "and the download failed" if self.download else "and data.download=false"
+            files = "the four files" if len(missing) in (0, len(IDX_FILES)) else "the missing file(s)"
             raise DataError(
                 f"{self.dataset_class.__name__} is not in {self.raw_folder} {how} ({error}).\n"
-                f"Put the four files {', '.join(IDX_FILES)} (unzipped) in {self.raw_folder}/, "
+                f"Put {files} {', '.join(missing or IDX_FILES)} (unzipped) in {self.raw_folder}/, "
                 f"or point paths.data_dir (or $LESSONS_DATA_DIR) at a folder that has them."
             ) from error
 
@@ -132,6 +136,17 @@ class MNISTDataModule(TensorDataModule):
         splits = {name: (images[rows], labels[rows]) for name, rows in self.indices.items()}
         splits["test"] = (self.normalize(test.data), test.targets)
         return splits
+
+    @property
+    def class_names(self) -> list[str]:
+        """Label names for people: torchvision's (`0 - zero`, ...; Fashion-MNIST's `T-shirt/top`, ...)."""
+        return list(self.dataset_class.classes)
+
+    def labelled_images(self, split: str, count: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The first `count` images of a split as the network takes them, their labels, and the same
+        images in [0, 1] for people to look at (the projector's sprite)."""
+        images, labels = (t[:count] for t in self.splits[split])
+        return images, labels, (images * self.std + self.mean).clamp(0, 1)
 
     def torchvision_loader(self, split: str) -> DataLoader:
         """The classic per-image path: PIL image -> ToTensor -> Normalize -> collate."""

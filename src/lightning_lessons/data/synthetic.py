@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from lightning_lessons.data.base import Split, TensorDataModule
+from lightning_lessons.errors import ConfigError
 
 Function = Literal["linear", "cubic", "random"]
 Inputs = Literal["linspace", "rand", "randn"]
@@ -21,7 +22,8 @@ class SyntheticRegressionDataModule(TensorDataModule):
     validation and test splits are fresh draws from the same distribution, so the lesson trains on
     what the notes trained on and still has held-out data. `batch_size=None` trains full-batch, as the
     notes do. Each split has its own generator seeded from `seed`, so changing a split's size never
-    changes another split.
+    changes another split. `outliers` moves that many training points (seeded picks) by `outlier_shift`:
+    the losses study's data, where MSE and L1 disagree; validation and test stay clean.
     """
 
     def __init__(
@@ -41,14 +43,16 @@ class SyntheticRegressionDataModule(TensorDataModule):
         y: list[float] | None = None,
         n_val: int = 0,
         n_test: int = 0,
+        outliers: int = 0,
+        outlier_shift: float = 20.0,
         batch_size: int | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed)
         if (x is None) != (y is None) or (x is not None and len(x) != len(y)):
-            raise ValueError("data.x and data.y must be given together and have the same length")
+            raise ConfigError("data.x and data.y must be given together and have the same length")
         if function == "linear" and x is None and weights is not None and len(weights) != n_features:
-            raise ValueError(f"data.weights has {len(weights)} values but data.n_features is {n_features}")
+            raise ConfigError(f"data.weights has {len(weights)} values but data.n_features is {n_features}")
         self.function = function
         self.n_samples = n_samples
         self.n_features = n_features
@@ -61,6 +65,8 @@ class SyntheticRegressionDataModule(TensorDataModule):
         self.noise_scale = noise_scale
         self.points = None if x is None else (torch.tensor(x).unsqueeze(1), torch.tensor(y).unsqueeze(1))
         self.sizes = {"train": n_samples, "val": n_val, "test": n_test}
+        self.outliers = outliers
+        self.outlier_shift = outlier_shift
 
     def build_splits(self) -> dict[str, Split]:
         if self.points is not None:
@@ -74,7 +80,10 @@ class SyntheticRegressionDataModule(TensorDataModule):
         if self.function == "random":
             return x, torch.randn(n, self.n_outputs, generator=generator)
         clean = x @ torch.tensor(self.weights).unsqueeze(1) + self.bias if self.function == "linear" else x**3
-        return x, clean + self.noise_scale * self._noise(clean.shape, generator)
+        y = clean + self.noise_scale * self._noise(clean.shape, generator)
+        if split == "train" and self.outliers:
+            y[torch.randperm(n, generator=generator)[: self.outliers]] += self.outlier_shift
+        return x, y
 
     def _inputs(self, n: int, grid: bool, generator: torch.Generator) -> Tensor:
         shape = (n, self.n_features)

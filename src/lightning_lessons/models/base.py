@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -11,11 +12,23 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torchmetrics import MeanMetric
 
+from lightning_lessons.errors import ConfigError, TrainingDiverged
+
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+RNG_KEY = "rng_states"
 
 
-class TrainingDiverged(RuntimeError):
-    """The training loss stopped being a finite number."""
+def rng_states() -> dict[str, Any]:
+    """The state of the generators training draws from: torch's, on the CPU and each GPU. (The lessons
+    draw nothing from Python's or NumPy's; tensors also keep the checkpoint loadable with weights_only.)"""
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+    return {"torch": torch.get_rng_state(), "cuda": cuda}
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 class LessonModule(L.LightningModule):
@@ -25,6 +38,15 @@ class LessonModule(L.LightningModule):
     and at the last step: `self.log` costs more than a whole step of the tiny full-batch lessons,
     and the values in between would never reach a logger anyway.
     """
+
+    # What it logs as `train/<name>` and `val/<name>` (and `test/<name>`): what `monitor` may name.
+    TRAIN_METRICS: ClassVar[tuple[str, ...]] = ("loss",)
+    EVAL_METRICS: ClassVar[tuple[str, ...]] = ("loss",)
+
+    @classmethod
+    def monitorable(cls) -> list[str]:
+        """The metrics a fit logs, which the best checkpoint and sweeps can follow (checked up front)."""
+        return [f"train/{name}" for name in cls.TRAIN_METRICS] + [f"val/{name}" for name in cls.EVAL_METRICS]
 
     def __init__(
         self,
@@ -69,9 +91,18 @@ class LessonModule(L.LightningModule):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Dropout, D1/D2's training noise and other random layers draw from the global generators:
+        # with their state in the checkpoint, a resumed run draws what the uninterrupted one would.
+        checkpoint[RNG_KEY] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if RNG_KEY in checkpoint:
+            restore_rng_states(checkpoint[RNG_KEY])
+
     def configure_optimizers(self) -> Optimizer:
         if self.optimizer_factory is None:
-            raise ValueError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
+            raise ConfigError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
         return self.optimizer_factory(self.parameters())
 
     def on_train_batch_end(self, outputs: Tensor | dict[str, Tensor], batch: object, batch_idx: int) -> None:

@@ -20,6 +20,8 @@ class ClassificationModule(LessonModule):
     `confusion_matrix=True` also accumulates a confusion matrix per split for the figures.
     """
 
+    TRAIN_METRICS = EVAL_METRICS = ("loss", "acc")
+
     def __init__(
         self,
         net: nn.Module,

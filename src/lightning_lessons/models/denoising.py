@@ -10,16 +10,18 @@ from lightning_lessons.models.base import OptimizerFactory
 from lightning_lessons.models.regression import RegressionModule
 
 STAGES = ("val", "test")
+QUALITY = ("mse", "psnr", "ssim")
 
 
 def image_quality(stage: str, postfix: str = "") -> MetricCollection:
     """MSE, PSNR (dB, averaged over images) and SSIM against the clean image, for images in [0, 1]."""
+    metrics = (
+        MeanSquaredError(),
+        PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3)),
+        StructuralSimilarityIndexMeasure(data_range=1.0),
+    )
     return MetricCollection(
-        {
-            "mse": MeanSquaredError(),
-            "psnr": PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3)),
-            "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
-        },
+        dict(zip(QUALITY, metrics, strict=True)),
         prefix=f"{stage}/",
         postfix=postfix,
     )
@@ -31,6 +33,8 @@ class DenoisingModule(RegressionModule):
     Validation and test log MSE, PSNR and SSIM of the reconstruction (`val/psnr`, ...) and of the noisy
     input itself (`val/psnr_noisy`, ...): the gap between the two is what the network has learned.
     """
+
+    EVAL_METRICS = ("loss", *QUALITY, *(f"{name}_noisy" for name in QUALITY))
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from lightning_lessons.errors import ConfigError
 from lightning_lessons.models.base import LessonModule
 
 
@@ -30,9 +31,9 @@ class ManualRegressionModule(LessonModule):
         self.gradients = gradients
         if gradients == "manual":
             if not hasattr(net, "manual_gradients"):
-                raise ValueError(f"{type(net).__name__} has no hand-written gradients (manual_gradients)")
+                raise ConfigError(f"{type(net).__name__} has no hand-written gradients (manual_gradients)")
             if not (isinstance(self.loss_fn, nn.MSELoss) and self.loss_fn.reduction == "sum"):
-                raise ValueError(
+                raise ConfigError(
                     "hand-written gradients are those of ((y_pred - y) ** 2).sum(): "
                     "set model.loss.reduction=sum"
                 )

@@ -10,11 +10,13 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_lessons.checkpoints import read_checkpoint
+from lightning_lessons.errors import CheckpointError
 from lightning_lessons.models.base import OptimizerFactory
 from lightning_lessons.models.classification import STAGES, ClassificationModule
+from lightning_lessons.runs import newest_run
 
 
-class MissingCheckpointError(FileNotFoundError):
+class MissingCheckpointError(CheckpointError):
     """The run to transfer from does not exist yet; the message says which command makes it."""
 
 
@@ -52,20 +54,13 @@ class PretrainedWeights:
                     f"checkpoint not found: {self.checkpoint}. {self.how_to_make_one()}"
                 )
             return self.checkpoint
-        runs = self.runs_dir / self.lesson
-        found = [
-            run / "checkpoints" / name
-            for run in runs.glob("*")
-            for name in ("best.ckpt", "last.ckpt")
-            if (run / "checkpoints" / name).is_file()
-        ]
-        if not found:
+        source = newest_run(self.runs_dir, self.lesson)
+        if source is None:
             raise MissingCheckpointError(
-                f"no checkpoint of lesson {self.lesson} in {runs}/*/checkpoints/, and this lesson transfers "
-                f"weights from one. {self.how_to_make_one()}"
+                f"no checkpoint of lesson {self.lesson} in {self.runs_dir / self.lesson}/*/checkpoints/, "
+                f"and this lesson transfers weights from one. {self.how_to_make_one()}"
             )
-        newest_run = max({path.parent for path in found}, key=lambda folder: folder.stat().st_mtime)
-        return next(path for path in found if path.parent == newest_run)
+        return source.checkpoint()
 
     def state_dict(self) -> tuple[Path, dict[str, Tensor]]:
         """The checkpoint used and the weights of `module` in it, named relative to that module."""
@@ -77,7 +72,7 @@ class PretrainedWeights:
         }
         if not state:
             modules = sorted({name.rsplit(".", 2)[0] for name in weights})
-            raise ValueError(
+            raise CheckpointError(
                 f"{path} has no weights under '{self.module}' (it has {', '.join(modules)}): "
                 f"is it a checkpoint of lesson {self.lesson}?"
             )
@@ -95,6 +90,9 @@ class TransferModule(ClassificationModule):
     `acc_gain` is their difference: positive transfer above zero, negative below. `freeze=True`
     keeps the transferred weights fixed (feature extraction); otherwise they are fine-tuned.
     """
+
+    TRAIN_METRICS = (*ClassificationModule.TRAIN_METRICS, "loss_scratch", "acc_scratch")
+    EVAL_METRICS = (*ClassificationModule.EVAL_METRICS, "loss_scratch", "acc_scratch", "acc_gain")
 
     def __init__(
         self,

@@ -1,0 +1,165 @@
+"""The one owner of a run folder's layout: what lives where, and how runs are found again.
+
+    <log_dir>/<lesson>/<date>_<time>_<pid>/          one run (a sweep's jobs: <lesson>/multiruns/<sweep>/<n>/)
+        .hydra/config.yaml  .hydra/overrides.yaml   the config it ran with, what was typed
+        checkpoints/best.ckpt  checkpoints/last.ckpt
+        metrics.json  run_info.yaml  error.txt  events.out.tfevents.*
+
+`eval`, `predict`, `resume`, T1's source lookup, sweeps and `make report` all ask this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightning_lessons.errors import RunFolderError
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+CHECKPOINTS = "checkpoints"
+BEST = "best.ckpt"
+LAST = "last.ckpt"
+MULTIRUNS = "multiruns"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run folder."""
+
+    folder: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / ".hydra" / "config.yaml"
+
+    @property
+    def overrides_path(self) -> Path:
+        return self.folder / ".hydra" / "overrides.yaml"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.folder / CHECKPOINTS
+
+    @property
+    def best(self) -> Path:
+        return self.checkpoints / BEST
+
+    @property
+    def last(self) -> Path:
+        return self.checkpoints / LAST
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.folder / "metrics.json"
+
+    @property
+    def run_info_path(self) -> Path:
+        return self.folder / "run_info.yaml"
+
+    @property
+    def error_path(self) -> Path:
+        return self.folder / "error.txt"
+
+    def is_run(self) -> bool:
+        return self.config_path.is_file()
+
+    def metrics(self) -> dict[str, Any] | None:
+        """The run's `metrics.json`, or None before it has finished (or failed)."""
+        return json.loads(self.metrics_path.read_text()) if self.metrics_path.is_file() else None
+
+    def saved_overrides(self) -> list[str]:
+        from omegaconf import OmegaConf
+
+        return [str(o) for o in OmegaConf.load(self.overrides_path)] if self.overrides_path.is_file() else []
+
+    def checkpoint(self) -> Path | None:
+        """The checkpoint that stands for the run's result: its best one, else its last; None without."""
+        return next((path for path in (self.best, self.last) if path.is_file()), None)
+
+    def config(self) -> DictConfig:
+        """The config the run was trained with (not today's defaults), pointed at its own folder."""
+        from omegaconf import OmegaConf
+
+        from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
+        from lightning_lessons.schema import RunSettings
+
+        register_resolvers()
+        cfg = OmegaConf.load(self.config_path)
+        cfg.paths.output_dir = str(self.folder.resolve())
+        # Runs saved before a top-level setting existed get its default.
+        defaults = OmegaConf.load(CONF_DIR / f"{CONFIG_NAME}.yaml")
+        for key in fields(RunSettings):
+            if key.name not in cfg:
+                cfg[key.name] = defaults[key.name]
+        return cfg
+
+    def latest_write(self) -> float:
+        """When a checkpoint of this run was last written (0 without any): how "newest" is judged."""
+        return max((path.stat().st_mtime for path in (self.best, self.last) if path.is_file()), default=0.0)
+
+
+def run_folder(folder: str | Path) -> Run:
+    """The run in `folder`, or an error saying why it is not one."""
+    run = Run(Path(folder))
+    if not run.folder.is_dir():
+        raise RunFolderError(f"run folder not found: {run.folder}")
+    if not run.is_run():
+        raise RunFolderError(
+            f"{run.folder} is not a run folder: it has no {run.config_path.relative_to(run.folder)}"
+        )
+    return run
+
+
+def run_of_checkpoint(checkpoint: str | Path) -> Run:
+    """The run a checkpoint was written by (`<run>/checkpoints/<name>.ckpt`), for its saved config."""
+    checkpoint = Path(checkpoint)
+    run = Run(checkpoint.resolve().parent.parent)
+    if checkpoint.resolve().parent.name != CHECKPOINTS or not run.is_run():
+        raise RunFolderError(
+            f"{checkpoint} is not inside a run folder (<run>/{CHECKPOINTS}/<name>.ckpt beside "
+            "<run>/.hydra/), so the config it was trained with is unknown: use the checkpoint where its "
+            "run wrote it"
+        )
+    return run
+
+
+def lesson_runs(log_dir: str | Path, lesson: str) -> Iterator[Run]:
+    """Every run of a lesson under `log_dir`, single runs and sweep jobs alike."""
+    lesson_dir = Path(log_dir) / lesson
+    for config in [
+        *lesson_dir.glob("*/.hydra/config.yaml"),
+        *lesson_dir.glob(f"{MULTIRUNS}/*/*/.hydra/config.yaml"),
+    ]:
+        yield Run(config.parents[1])
+
+
+def newest_run(log_dir: str | Path, lesson: str, resumable: bool = False) -> Run | None:
+    """The lesson's run whose checkpoint was written most recently (with `resumable`, its last.ckpt)."""
+    runs = [
+        run for run in lesson_runs(log_dir, lesson) if (run.last.is_file() if resumable else run.checkpoint())
+    ]
+    return max(runs, key=Run.latest_write, default=None)
+
+
+def all_runs(root: str | Path) -> Iterator[Run]:
+    """Every run below `root` that left a `metrics.json` (finished or failed), for reports."""
+    for path in sorted(Path(root).rglob("metrics.json")):
+        yield Run(path.parent)
+
+
+def log_dir() -> str:
+    """Where runs are written unless told otherwise: `paths.log_dir` of the configs (`logs/`)."""
+    from omegaconf import OmegaConf
+
+    from lightning_lessons.config import CONF_DIR
+
+    return str(OmegaConf.load(CONF_DIR / "paths" / "default.yaml").log_dir)
+
+
+if __name__ == "__main__":  # `make tensorboard` serves this folder
+    print(log_dir())
