@@ -1,20 +1,31 @@
-"""Callbacks: console progress and the pictures lessons draw into TensorBoard."""
+"""Callbacks: console progress, and what lessons show in TensorBoard beyond their scalars."""
 
 from lightning_lessons.callbacks.checkpoint import LessonCheckpoint
 from lightning_lessons.callbacks.classification import DecisionRegions, PredictionFigures
 from lightning_lessons.callbacks.denoising import DenoisingFigures
+from lightning_lessons.callbacks.graph import ModelGraph
+from lightning_lessons.callbacks.layout import ScalarsLayout, add_layout_charts
+from lightning_lessons.callbacks.pr_curves import PRCurves
 from lightning_lessons.callbacks.progress import LessonProgressBar
+from lightning_lessons.callbacks.projector import EmbeddingProjector
 from lightning_lessons.callbacks.regression import FitFigure, ParameterTracker
+from lightning_lessons.callbacks.stepless import StepFreeCallback
 from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
 
 __all__ = [
     "DecisionRegions",
     "DenoisingFigures",
+    "EmbeddingProjector",
     "EveryNEpochs",
     "FitFigure",
     "LessonCheckpoint",
     "LessonProgressBar",
+    "ModelGraph",
+    "PRCurves",
     "ParameterTracker",
     "PredictionFigures",
+    "ScalarsLayout",
+    "StepFreeCallback",
+    "add_layout_charts",
     "tensorboard_writer",
 ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
+from lightning_lessons.callbacks.layout import add_layout_charts
 from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
 from lightning_lessons.nets import scalar_parameters
 from lightning_lessons.plots import fit_figure
@@ -47,10 +50,12 @@ class ParameterTracker(EveryNEpochs):
         self.targets = targets if targets.keys() == scalar_parameters(pl_module.net).keys() else {}
         writer = tensorboard_writer(trainer)
         if self.targets and writer is not None:
+            # Anchored and escaped: `weight[2]` is a tag, not a regular expression.
             charts = {
-                name: ["Multiline", [f"params/{name}", f"params/{name}_target"]] for name in self.targets
+                name: [f"^{re.escape(f'params/{name}')}$", f"^{re.escape(f'params/{name}_target')}$"]
+                for name in self.targets
             }
-            writer.add_custom_scalars({"parameters": charts})
+            add_layout_charts(writer, "parameters", charts)
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
         if not self.targets:

@@ -44,6 +44,7 @@ class NoisyMNISTDataModule(MNISTDataModule):
         )
         self.sigma = sigma
         self.noise_seed = noise_seed
+        self.labels: dict[str, Tensor] = {}  # the digits of the noisy splits, which hold images alone
 
     def corrupt(self, clean: Tensor, noise: Tensor) -> Tensor:
         """The notes' noisy copy: `clamp(clean + sigma * noise, 0, 1)`."""
@@ -72,9 +73,15 @@ class NoisyMNISTDataModule(MNISTDataModule):
         }
         pairs: dict[str, Split] = {"train": (splits["train"][0],)}
         for name, image_numbers in numbers.items():
-            clean = splits[name][0]
+            clean, self.labels[name] = splits[name]
             pairs[name] = (self.corrupt(clean, self.seeded_noise(image_numbers, clean.shape[1:])), clean)
         return pairs
+
+    def labelled_images(self, split: str, count: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The first `count` noisy images of a split (the network's input), their digits, and the clean
+        images (what people recognise)."""
+        noisy, clean = (t[:count] for t in self.splits[split])
+        return noisy, self.labels[split][: len(noisy)], clean
 
     def on_after_batch_transfer(self, batch: tuple[Tensor, ...], dataloader_idx: int) -> tuple[Tensor, ...]:
         """A training batch (clean images alone) becomes `(noisy, clean)` with fresh noise."""
