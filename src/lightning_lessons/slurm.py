@@ -1,0 +1,123 @@
+"""A SLURM job that reaches its time limit is requeued and continues where it stopped, in its own folder.
+
+SLURM warns a job `signal_delay_s` before its time limit (conf/hydra/launcher/slurm.yaml) with a
+signal to every task: submitit asks for USR2; hand-written `sbatch --signal=USR1@120` scripts usually
+say USR1. One handler owns both, `SlurmRequeue` (a callback of every lesson), installed at the start
+of the fit in every process of the job, before Lightning's: Lightning then leaves SIGUSR1 alone (it
+installs its own SLURM handler only where none exists), and so does this module's owner of the signal
+for the fit, submitit's handler, until the fit is over. The handler only notes the signal. At the end
+of the epoch in progress (all processes agree on which), the fit stops; the checkpoint callback saves
+the end of training as `last.ckpt`, as at any end of a fit. `requeue_if_stopped` (called by `train`
+after fit) then requeues the job, through submitit's own handler when submitit started it (it
+re-submits the same Hydra job and counts requeues after a time-out against `max_num_timeout`), with
+`scontrol requeue` otherwise, and ends the process without a result: nothing marks the run failed.
+
+SLURM starts the job again with the same id (`SLURM_RESTART_COUNT` 1, 2, ...), in the same folder (a
+sweep job's folder is fixed by the sweep; a run started by `srun` is named after its job and step,
+`config.stamp`), and `requeued_checkpoint` hands `train` that `last.ckpt`: the fit goes on from the
+epoch it stopped at, appending to the same TensorBoard curves, and ends as an uninterrupted run would.
+
+Why not Lightning's own handler: it saves `hpc_ckpt_*.ckpt` from inside the signal handler, at
+whatever point of a training step the signal lands, and resuming in the middle of an epoch does not
+repeat the uninterrupted run's batches; an epoch end does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import lightning as L
+
+log = logging.getLogger(__name__)
+
+SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
+
+
+def restart_count() -> int:
+    """How many times SLURM has requeued this job (0 for a first start, and outside SLURM)."""
+    return int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+
+
+def requeued_checkpoint(last: Path) -> str | None:
+    """The run's `last.ckpt` when this process is a requeued SLURM job, for `train` to continue from."""
+    if restart_count() == 0 or not last.is_file():
+        return None
+    log.info(f"SLURM requeued this job (restart {restart_count()}): continuing from {last}")
+    return str(last)
+
+
+class SlurmRequeue(L.Callback):
+    """Stops the fit at the end of the epoch in which SLURM's time-limit signal arrives (see the module).
+
+    Does nothing outside a SLURM job, or without a checkpoint callback to save the state with.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None  # the signal, once it has come
+        self.stopped = False  # the fit was stopped for it
+        self._previous: dict[int, Any] = {}  # the handlers it replaced (submitit's, or the default)
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if (
+            stage != "fit"
+            or "SLURM_JOB_ID" not in os.environ
+            or trainer.checkpoint_callback is None
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return
+        self._previous = {signum: signal.signal(signum, self._note) for signum in SIGNALS}
+        # Its "SLURM auto-requeueing enabled" is about the SIGUSR1 handler that this one replaces.
+        logging.getLogger("lightning.pytorch.trainer.connectors.signal_connector").setLevel(logging.WARNING)
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum  # nothing else: it may land anywhere in a step
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        last_epoch = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs > 0
+        if not self._previous or last_epoch:
+            return  # the last epoch ends the fit anyway; teardown hands the signal on
+        # Every process must stop at the same epoch: the signal may reach them in different ones.
+        if trainer.strategy.reduce_boolean_decision(self.received is not None, all=False):
+            self.received = self.received or SIGNALS[-1]
+            trainer.should_stop = True
+            self.stopped = True
+            log.warning(
+                f"SLURM sent {signal.Signals(self.received).name} (time limit near): stopping after "
+                f"epoch {trainer.current_epoch + 1} (step {trainer.global_step}) to save and requeue"
+            )
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage != "fit":
+            return
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        if self.received is not None and not self.stopped and callable(self._previous.get(self.received)):
+            signal.raise_signal(self.received)  # came too late to stop the fit: its owner decides
+
+    def requeue(self, rank: int) -> None:
+        """Requeue the job and end this process without a result (after the fit stopped)."""
+        assert self.received is not None
+        previous = self._previous.get(self.received)
+        if callable(previous):
+            # submitit's handler: on rank 0 it re-submits the Hydra job, requeues it and exits.
+            previous(self.received, None)
+        elif rank == 0:
+            job = os.environ.get("SLURM_ARRAY_JOB_ID")
+            job = f"{job}_{os.environ['SLURM_ARRAY_TASK_ID']}" if job else os.environ["SLURM_JOB_ID"]
+            subprocess.run(["scontrol", "requeue", job], check=True)
+            log.warning(f"requeued SLURM job {job}")
+        raise SystemExit(0)
+
+
+def requeue_if_stopped(trainer: L.Trainer) -> None:
+    """After `trainer.fit`: if `SlurmRequeue` stopped it, requeue the job and end this process."""
+    for callback in trainer.callbacks:
+        if isinstance(callback, SlurmRequeue) and callback.stopped:
+            callback.requeue(trainer.global_rank)
