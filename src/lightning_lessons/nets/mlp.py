@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Literal
 
 from torch import nn
+
+Activation = Literal["relu", "tanh", "sigmoid"]
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 class MLP(nn.Sequential):
@@ -12,13 +16,16 @@ class MLP(nn.Sequential):
 
     R4 is `MLP(1, [20], 1)`; R5's third and fourth variants are `MLP(1000, [100], 10)` and
     `MLP(1000, [1000], 10)`. Being an `nn.Sequential`, it prints and indexes like the notes' models.
+    `activation` swaps the ReLUs for the notes' other two (`+model/activation=tanh`): the activations study.
     """
 
-    def __init__(self, in_features: int, hidden: list[int], out_features: int) -> None:
+    def __init__(
+        self, in_features: int, hidden: list[int], out_features: int, activation: Activation = "relu"
+    ) -> None:
         widths = [in_features, *hidden, out_features]
         layers: list[nn.Module] = []
         for index, (fan_in, fan_out) in enumerate(pairwise(widths)):
             if index:
-                layers.append(nn.ReLU())
+                layers.append(ACTIVATIONS[activation]())
             layers.append(nn.Linear(fan_in, fan_out))
         super().__init__(*layers)
