@@ -8,7 +8,7 @@ PORT   ?= 6006
 LOGS   ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup train sweep report lessons tensorboard test test-e2e test-slow lint format bench clean eval figures
+.PHONY: help setup train sweep study studies report lessons tensorboard test test-e2e test-slow lint format bench clean eval figures
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="t
 
 sweep: $(STAMP)  ## every combination, one table: make sweep LESSON=logistic_regression ARGS="seed=1,2,3"
 	$(PY) -m lightning_lessons.train -m lesson=$(LESSON) $(ARGS)
+
+study: $(STAMP)  ## a concept as one experiment, one table, one figure: make study NAME=optimizers
+	$(PY) -m lightning_lessons.studies $(NAME) $(ARGS)
+
+studies: $(STAMP)  ## list the studies (make study NAME=<name>)
+	@$(PY) -m lightning_lessons.studies
 
 report: $(STAMP)  ## mean ± std over seeds of every run under paths.log_dir (LOGS=<folder> for another)
 	@$(PY) -m lightning_lessons.report $(LOGS)
