@@ -8,7 +8,7 @@ PORT   ?= 6006
 LOGS   ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup train sweep study studies report lessons tensorboard test test-e2e test-slow lint format bench clean eval figures
+.PHONY: help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench clean eval figures
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,15 @@ test-e2e: $(STAMP)  ## TensorBoard dashboards in headless Chromium (installs Deb
 
 test-slow: $(STAMP)  ## only the slow tests (full-length runs)
 	$(PY) -m pytest -m slow
+
+test-slurm: $(STAMP)  ## sweeps, DDP and requeue on a local SLURM cluster (root; installs Debian's slurm)
+	$(PY) -m pytest -m slurm tests/slurm
+
+slurm-up:  ## a one-node SLURM cluster here (.slurm/, root); prints the SLURM_CONF to export
+	@$(PYTHON) scripts/slurm_cluster.py up
+
+slurm-down:  ## stop it: its jobs cancelled, its daemons stopped by the pids they wrote
+	@$(PYTHON) scripts/slurm_cluster.py down
 
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .

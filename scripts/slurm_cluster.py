@@ -63,13 +63,13 @@ def install() -> None:
         return
     print(f"installing {' '.join(PACKAGES)} (apt-get)", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=sys.stderr)
     # The packages' scripts try to start system services; with no init system they are refused: harmless.
     subprocess.run(
         ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
         check=True,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=sys.stderr,  # stdout is kept for the `export` line: eval "$(... up)"
     )
 
 
@@ -168,7 +168,8 @@ def wait_until_idle(folder: Path, timeout: float = 60) -> None:
 
 def up(folder: Path) -> None:
     if is_up(folder):
-        print(f"# already running ({folder})", file=sys.stderr)
+        print(f"# SLURM is already running ({folder})", file=sys.stderr)
+        print_env(folder)
         return
     if os.geteuid() != 0:
         raise SystemExit("starting SLURM needs root (packages, the munge user, slurmd): run it with sudo")
