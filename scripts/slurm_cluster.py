@@ -38,15 +38,23 @@ def pid_file(folder: Path, daemon: str) -> Path:
     return folder / "run" / f"{daemon}.pid"
 
 
+def alive(pid: int, daemon: str) -> bool:
+    """Whether process `pid` runs and is that program (not a later process that got its pid, nor a zombie)."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return comm == daemon and state != "Z"
+
+
 def running_pid(folder: Path, daemon: str) -> int | None:
     """The daemon's pid from its pid file, if that process is alive and is that program."""
-    path = pid_file(folder, daemon)
     try:
-        pid = int(path.read_text().split()[0])
-        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        pid = int(pid_file(folder, daemon).read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-    return pid if comm == daemon else None
+    return pid if alive(pid, daemon) else None
 
 
 def is_up(folder: Path) -> bool:
@@ -192,11 +200,11 @@ def stop(folder: Path, daemon: str, timeout: float = 15) -> None:
     pid = running_pid(folder, daemon)
     if pid is None:
         return
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGTERM)  # the daemons remove their pid files at once, and exit a little later
     deadline = time.monotonic() + timeout
-    while running_pid(folder, daemon) == pid and time.monotonic() < deadline:
+    while alive(pid, daemon) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if running_pid(folder, daemon) == pid:
+    if alive(pid, daemon):
         os.kill(pid, signal.SIGKILL)
 
 

@@ -130,7 +130,6 @@ def test_ddp_with_processes_started_by_srun_trains_like_one_process(slurm, tmp_p
         "trainer.devices=2",
         f"paths.log_dir={tmp_path / 'ddp'}",
     )
-    started = time.monotonic()
     srun = subprocess.run(
         ["srun", "-N1", "--ntasks-per-node=2", "--cpus-per-task=1", *TRAIN, *lesson, *two_processes],
         cwd=ROOT,
@@ -139,7 +138,6 @@ def test_ddp_with_processes_started_by_srun_trains_like_one_process(slurm, tmp_p
         timeout=300,
     )
     assert srun.returncode == 0, srun.stderr[-3000:]
-    assert time.monotonic() - started < 300
     assert "Starting with 2 processes" in srun.stdout + srun.stderr
     single = train(*lesson, f"paths.log_dir={tmp_path / 'single'}")
     assert single.returncode == 0, single.stderr[-3000:]
