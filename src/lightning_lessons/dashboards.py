@@ -38,18 +38,21 @@ def tensorboard_server(logdir: Path, runs: set[str], timeout: float = 60) -> Ite
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # Started in the log folder with `--logdir .`: the dashboards print the log folder as given, and
+    # screenshots must not show where this machine keeps it.
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "tensorboard.main",
             "--logdir",
-            str(logdir),
+            ".",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
         ],
+        cwd=logdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -99,3 +102,40 @@ def show_tags(page: Any, base: str, dashboard: str, ready: str, tag_filter: str)
     page.wait_for_selector(ready, timeout=30_000)
     page.locator("tf-tag-filterer input >> visible=true").fill(tag_filter)
     page.wait_for_timeout(3000)  # let the charts draw
+
+
+def choose(scope: Any, menu: str, item: str) -> str:
+    """Pick the first item showing `item` in the Polymer dropdown `menu` (a selector) of a page
+    or frame, as a person clicks it; returns the item's whole text (e.g. `label\n10 colors`)."""
+    scope.locator(menu).first.click()
+    scope.wait_for_timeout(500)
+    choice = scope.locator("paper-item >> visible=true").filter(has_text=item).first
+    text = choice.inner_text()
+    choice.click()
+    scope.wait_for_timeout(2000)
+    return text
+
+
+def show_graph(page: Any, base: str, run: str, expand: str | None = None) -> None:
+    """Open the Graphs dashboard on `run`'s graph, and open the node `expand` (a double click)."""
+    page.goto(f"{base}/#graphs")
+    page.wait_for_selector("g.node", timeout=30_000)
+    choose(page, "tf-graph-controls paper-dropdown-menu", run)
+    page.wait_for_timeout(2000)
+    if expand:
+        page.locator("g.node").filter(has_text=expand).first.dblclick()
+        page.wait_for_timeout(3000)
+
+
+def show_projector(page: Any, base: str) -> Any:
+    """Open the Projector and wait until it shows its points; returns the frame it lives in (an
+    iframe inside an iframe), where its controls are."""
+    page.goto(f"{base}/#projector")
+    deadline = time.monotonic() + 60
+    while not (frames := [f for f in page.frames if "projector_binary" in f.url]):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the Projector did not open")
+        page.wait_for_timeout(500)
+    frames[0].locator("text=/Points: \\d+/ >> visible=true").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(3000)  # let the points and their sprites draw
+    return frames[0]
