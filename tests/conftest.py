@@ -44,17 +44,23 @@ def scalar_values(run_dir: Path, tag: str) -> list[float]:
     return [event.value for event in events(run_dir).Scalars(tag)]
 
 
-def cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`python -m lightning_lessons.train ...` as a user runs it, in a separate process."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def tool(
+    module: str, *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m lightning_lessons.<module> ...` as a user runs it, in a separate process."""
     return subprocess.run(
-        [sys.executable, "-m", "lightning_lessons.train", *args],
+        [sys.executable, "-m", f"lightning_lessons.{module}", *args],
         cwd=cwd,
-        env=env,
+        env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def cli(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """`python -m lightning_lessons.train ...`; `tool`'s options."""
+    return tool("train", *args, **options)
 
 
 def write_idx(path: Path, array) -> None:

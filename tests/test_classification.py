@@ -1,12 +1,10 @@
 """Classification lessons: Gaussian clusters (C1, C2) and the MNIST CNN (V1) on tiny IDX files."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, ROOT, events, lesson_config, scalar_values, write_tiny_mnist
+from conftest import MNIST_SMALL, events, lesson_config, scalar_values, tool, write_tiny_mnist
 from PIL import Image, ImageDraw
 
 from lightning_lessons.data import DataError, GaussianClustersDataModule, MNISTDataModule
@@ -126,39 +124,6 @@ def test_eval_reproduces_the_logged_test_metrics(mnist_run):
         assert again[name] == pytest.approx(result["metrics"][name], rel=1e-5, abs=1e-6)
 
 
-def tool(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", f"lightning_lessons.{module}", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_predict_classifies_a_drawn_digit_and_prints_a_table(mnist_run, tmp_path):
-    _, run_dir, _ = mnist_run
-    paths = []
-    for name, size, ink, paper in (
-        ("seven.png", (90, 120), "black", "white"),
-        ("one.jpg", (40, 40), "white", "black"),
-    ):
-        image = Image.new("RGB", size, paper)
-        draw = ImageDraw.Draw(image)
-        draw.line([(10, 10), (size[0] - 10, 10), (size[0] // 2, size[1] - 10)], fill=ink, width=6)
-        image.save(tmp_path / name)
-        paths.append(str(tmp_path / name))
-    completed = tool(
-        "predict", f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}", f"images={','.join(paths)}"
-    )
-    assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.strip().splitlines()
-    assert lines[0].split() == ["file", "digit", "probability"]
-    for line, path in zip(lines[1:], paths, strict=True):
-        file, digit, probability = line.split()
-        assert file == path and 0 <= int(digit) <= 9 and 0.1 <= float(probability) <= 1.0
-
-
 def test_predict_and_eval_explain_bad_input(mnist_run, tmp_path):
     _, run_dir, _ = mnist_run
     not_an_image = tmp_path / "notes.png"
@@ -187,7 +152,7 @@ def test_load_digit_centres_and_inverts_like_mnist(tmp_path):
     assert abs(rows.float().mean() - 13.5) <= 1 and abs(columns.float().mean() - 13.5) <= 1
     blank = tmp_path / "blank.png"
     Image.new("L", (30, 30), 255).save(blank)
-    with pytest.raises(ValueError, match="no digit found"):
+    with pytest.raises(DataError, match="no digit found"):
         load_digit(blank)
 
 

@@ -1,7 +1,9 @@
 """The command line as users type it: run folders, bad overrides, the lesson list."""
 
+import math
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ROOT, cli
@@ -70,7 +72,22 @@ def test_good_command_lines_pass_the_check():
     assert check_command_line(["--cfg", "job"]) is None  # Hydra's own flags are Hydra's
 
 
-def test_two_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
+def test_run_folder_names_of_two_processes_in_the_same_second_differ():
+    """Both processes name their folder at the same instant (the next half second): same date and time,
+    and still two names."""
+    at = math.floor(time.time()) + 1.5
+    script = (
+        "import sys, time; from lightning_lessons.config import stamp\n"
+        "time.sleep(float(sys.argv[1]) - time.time()); print(stamp())"
+    )
+    command = [sys.executable, "-c", script, str(at)]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    names = [process.communicate(timeout=60)[0].strip() for process in processes]
+    assert names[0].rsplit("_", 1)[0] == names[1].rsplit("_", 1)[0]  # the same second
+    assert names[0] != names[1]
+
+
+def test_two_runs_started_together_get_their_own_folders(tmp_path):
     args = ["lesson=two_layer_net_manual", "trainer.max_epochs=3", f"paths.log_dir={tmp_path}"]
     command = [sys.executable, "-m", "lightning_lessons.train", *args]
     processes = [

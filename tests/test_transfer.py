@@ -60,7 +60,8 @@ def test_transfer_and_scratch_are_compared_in_one_run(source, tmp_path, caplog):
         result = train(transfer_config(source, run_dir, *NO_CHECKPOINTS))
     metrics = result["metrics"]
     for stage in ("val", "test"):
-        assert 0 <= metrics[f"{stage}/acc"] <= 1 and 0 <= metrics[f"{stage}/acc_scratch"] <= 1
+        # Two networks, trained side by side from different first layers, reach different losses.
+        assert metrics[f"{stage}/loss"] != metrics[f"{stage}/loss_scratch"]
         gain = metrics[f"{stage}/acc"] - metrics[f"{stage}/acc_scratch"]
         assert metrics[f"{stage}/acc_gain"] == pytest.approx(gain, abs=1e-6)
     summary = caplog.text

@@ -9,8 +9,9 @@ reads the same data whatever today's environment and working directory.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import compose, override_key
 from lightning_lessons.errors import ResumeError
@@ -61,27 +62,33 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
     run = find_run(target, rest)
     given = {override_key(a) for a in rest}
     kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
+    cfg = compose([a for a in [*kept, *rest] if not a.startswith(("-", "hydra."))])
+    refuse_finished(run, cfg.trainer.max_epochs)
+    return [*kept, *rest, *pinned_paths(run, cfg), f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
+
+
+def pinned_paths(run: Run, cfg: DictConfig) -> list[str]:
+    """Overrides that keep the run's data and log folders where they were when it started, for those
+    that today's environment or working directory would resolve elsewhere (none, usually)."""
     saved = OmegaConf.load(run.config_path)
-    pinned = [
-        f"{key}='{OmegaConf.select(saved, key)}'"
-        for key in PINNED
-        if key not in given and OmegaConf.select(saved, key, throw_on_resolution_failure=False) is not None
-    ]
-    resumed = [*kept, *rest, *pinned, f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
-    refuse_finished(run, resumed)
-    return resumed
+    pins = []
+    for key in PINNED:
+        then = OmegaConf.select(saved, key, throw_on_resolution_failure=False)
+        now = OmegaConf.select(cfg, key)
+        if then is not None and Path(then).resolve() != Path(now).resolve():
+            pins.append(f"{key}='{then}'")
+    return pins
 
 
-def refuse_finished(run: Run, argv: Sequence[str]) -> None:
+def refuse_finished(run: Run, max_epochs: int) -> None:
     """Resuming a finished run with nothing more to do would only overwrite its results: say so."""
     record = run.metrics()
     if record is None or record.get("status") != "completed":
         return  # killed or failed: there is work left, and nothing final to lose
-    cfg = compose([a for a in argv if not a.startswith(("-", "hydra."))])
-    done, asked = record.get("epochs", 0), cfg.trainer.max_epochs
-    if asked != -1 and asked <= done:
+    done = record.get("epochs", 0)
+    if max_epochs != -1 and max_epochs <= done:
         raise ResumeError(
-            f"{run.folder} is finished: it trained all {done} of its epochs (trainer.max_epochs={asked}). "
-            f"To train it further, ask for more: resume={run.folder} trainer.max_epochs={2 * done}; "
-            f"to test it again: make eval RUN={run.folder}"
+            f"{run.folder} is finished: it trained all {done} of its epochs "
+            f"(trainer.max_epochs={max_epochs}). To train it further, ask for more: "
+            f"resume={run.folder} trainer.max_epochs={2 * done}; to test it again: make eval RUN={run.folder}"
         )

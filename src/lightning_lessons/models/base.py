@@ -124,7 +124,9 @@ class LessonModule(L.LightningModule):
 
     def _divergence_message(self, which: str, loss: float) -> str:
         trainer = self.trainer
-        lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else getattr(self, "lr", None)
+        # Manual lessons have no optimizer; Lightning then holds a stand-in with no parameter groups.
+        groups = trainer.optimizers[0].param_groups if trainer.optimizers else []
+        lr = groups[0]["lr"] if groups else getattr(self, "lr", None)
         checkpoint = trainer.checkpoint_callback
         last = checkpoint.last_model_path if checkpoint is not None else ""
         return (
