@@ -6,6 +6,7 @@ new one in a folder of its own, stopped at the end by the pids its daemons wrote
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,3 +40,4 @@ def slurm() -> Iterator[Path]:
         down = cluster("down", "--dir", str(folder))
         assert down.returncode == 0, down.stderr
         assert cluster("status", "--dir", str(folder)).returncode == 1  # every daemon gone
+        shutil.rmtree(folder)
