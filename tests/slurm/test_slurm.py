@@ -65,9 +65,10 @@ def report_lines(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> list[str]
     return capsys.readouterr().out.splitlines()
 
 
-def squeue(*fields: str) -> list[list[str]]:
-    listed = subprocess.run(["squeue", "-h", "-o", " ".join(fields)], capture_output=True, text=True)
-    return [line.split() for line in listed.stdout.splitlines()]
+def squeue(job: str) -> list[str]:
+    """The job's state and the reason it waits, if SLURM still lists it."""
+    listed = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T %r"], capture_output=True, text=True)
+    return listed.stdout.split()
 
 
 def test_a_sweep_on_slurm_gives_the_table_and_report_of_the_same_sweep_run_here(slurm, tmp_path, capsys):
@@ -184,14 +185,15 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_
         while not list((tmp_path / "slurm").glob("*/multiruns/*/0/checkpoints/last.ckpt")):
             assert sweep.poll() is None and time.monotonic() < deadline, "no checkpoint before the end"
             time.sleep(0.05)
-        ((job, state),) = squeue("%i", "%T")
-        assert state == "RUNNING"
+        # The sweep's one job, by the id submitit named its pickle after.
+        (pickle,) = sweep_folder(tmp_path / "slurm").glob(".submitit/*/*_submitted.pkl")
+        job = pickle.name.removesuffix("_submitted.pkl")
+        assert squeue(job)[0] == "RUNNING"
         subprocess.run(["scancel", "--signal=USR2", job], check=True)
         # SLURM holds a requeued job for a while (BeginTime); start it again at once.
         requeued = False
         while sweep.poll() is None and time.monotonic() < deadline:
-            listed = squeue("%i", "%T", "%r")
-            if listed and listed[0][1:] == ["PENDING", "BeginTime"]:
+            if squeue(job) == ["PENDING", "BeginTime"]:
                 subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
                 requeued = True
             time.sleep(0.2)
