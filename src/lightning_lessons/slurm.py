@@ -1,25 +1,25 @@
 """A SLURM job that reaches its time limit is requeued and continues where it stopped, in its own folder.
 
-SLURM warns a job `signal_delay_s` before its time limit (conf/hydra/launcher/slurm.yaml) with a
-signal to every task: submitit asks for USR2; hand-written `sbatch --signal=USR1@120` scripts usually
-say USR1. One handler owns both, `SlurmRequeue` (a callback of every lesson), installed at the start
-of the fit in every process of the job, before Lightning's: Lightning then leaves SIGUSR1 alone (it
-installs its own SLURM handler only where none exists), and so does this module's owner of the signal
-for the fit, submitit's handler, until the fit is over. The handler only notes the signal. At the end
-of the epoch in progress (all processes agree on which), the fit stops; the checkpoint callback saves
-the end of training as `last.ckpt`, as at any end of a fit. `requeue_if_stopped` (called by `train`
-after fit) then requeues the job, through submitit's own handler when submitit started it (it
-re-submits the same Hydra job and counts requeues after a time-out against `max_num_timeout`), with
-`scontrol requeue` otherwise, and ends the process without a result: nothing marks the run failed.
+SLURM warns every task of a job `signal_delay_s` before its time limit (conf/hydra/launcher/slurm.yaml):
+submitit asks for USR2, hand-written `sbatch --signal=USR1@120` scripts usually for USR1. For the
+length of the fit, `SlurmRequeue` (a callback of every lesson) owns both signals in every process of
+the job. It takes them over from submitit's handler, and installs itself before Lightning looks, so
+Lightning's own SLURM handler (SIGUSR1, installed only where there is none) stays out. It only notes
+the signal. At the end of the epoch in progress, the same one in every process, the fit stops, and
+the checkpoint callback saves that end of training as `last.ckpt`, as at the end of any fit. Then
+`requeue_if_stopped` (called by `train` after `fit`) requeues the job, through submitit's own handler
+when submitit started it (it re-submits the same Hydra job and counts requeues after a time-out
+against `max_num_timeout`), or with `scontrol requeue`; and the process ends without a result, so
+nothing marks the run failed.
 
-SLURM starts the job again with the same id (`SLURM_RESTART_COUNT` 1, 2, ...), in the same folder (a
-sweep job's folder is fixed by the sweep; a run started by `srun` is named after its job and step,
-`config.stamp`), and `requeued_checkpoint` hands `train` that `last.ckpt`: the fit goes on from the
+SLURM starts the job again with the same id (`SLURM_RESTART_COUNT` 1, 2, ...) and in the same folder
+(a sweep job's folder is fixed by its sweep; a run started by `srun` is named after its job and step,
+`config.stamp`), and `requeued_checkpoint` gives `train` that `last.ckpt`: the fit goes on from the
 epoch it stopped at, appending to the same TensorBoard curves, and ends as an uninterrupted run would.
 
 Why not Lightning's own handler: it saves `hpc_ckpt_*.ckpt` from inside the signal handler, at
-whatever point of a training step the signal lands, and resuming in the middle of an epoch does not
-repeat the uninterrupted run's batches; an epoch end does.
+whatever point of a training step the signal lands, and a run resumed in the middle of an epoch does
+not see the uninterrupted run's batches; from an epoch's end it does.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def requeued_checkpoint(last: Path) -> str | None:
     """The run's `last.ckpt` when this process is a requeued SLURM job, for `train` to continue from."""
     if restart_count() == 0 or not last.is_file():
         return None
-    log.info(f"SLURM requeued this job (restart {restart_count()}): continuing from {last}")
+    if os.environ.get("SLURM_PROCID", "0") == "0":  # said once for all the job's processes
+        log.info(f"SLURM requeued this job (restart {restart_count()}): continuing from {last}")
     return str(last)
 
 
@@ -88,10 +89,11 @@ class SlurmRequeue(L.Callback):
             self.received = self.received or SIGNALS[-1]
             trainer.should_stop = True
             self.stopped = True
-            log.warning(
-                f"SLURM sent {signal.Signals(self.received).name} (time limit near): stopping after "
-                f"epoch {trainer.current_epoch + 1} (step {trainer.global_step}) to save and requeue"
-            )
+            if trainer.is_global_zero:
+                log.warning(
+                    f"SLURM sent {signal.Signals(self.received).name} (time limit near): stopping after "
+                    f"epoch {trainer.current_epoch + 1} (step {trainer.global_step}) to save and requeue"
+                )
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage != "fit":
