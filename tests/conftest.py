@@ -100,10 +100,25 @@ def tiny_mnist(tmp_path: Path) -> Path:
     return write_tiny_mnist(tmp_path / "data")
 
 
+@pytest.fixture(scope="module")
+def tiny_mnist_and_fashion(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny MNIST and Fashion-MNIST under one data folder: V1 trains T1's source, T1 transfers it."""
+    root = tmp_path_factory.mktemp("data")
+    return write_tiny_mnist(write_tiny_mnist(root), folder="FashionMNIST")
+
+
 MNIST_SMALL = (
     "data.download=false",
     "data.val_size=20",
     "data.batch_size=20",
     "data.eval_batch_size=20",
     "trainer.log_every_n_steps=2",
+)
+# T1 on tiny Fashion-MNIST: 4 labelled images per class, one batch of 40 an epoch.
+TINY_TRANSFER = (
+    *MNIST_SMALL,
+    "data.archive_dir=null",
+    "data.labels_per_class=4",
+    "data.batch_size=40",
+    "callbacks.predictions=null",
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, ROOT, cli, lesson_config, write_tiny_mnist
+from conftest import MNIST_SMALL, ROOT, TINY_TRANSFER, cli, lesson_config
 
 from lightning_lessons.runs import Run, lesson_runs
 from lightning_lessons.train import train
@@ -21,24 +21,13 @@ CASES = {
     "multiclass_classification": (("trainer.max_epochs=40",), 25),
     "mnist_cnn": ((*TINY_MNIST, "callbacks.predictions=null"), 7),
     "denoise_conv": ((*TINY_MNIST, "callbacks.denoising=null"), 7),
-    "transfer_fashion": (
-        (
-            *MNIST_SMALL,
-            "data.archive_dir=null",
-            "data.labels_per_class=4",
-            "data.batch_size=40",
-            "trainer.max_epochs=5",
-            "callbacks.predictions=null",
-        ),
-        4,
-    ),
+    "transfer_fashion": ((*TINY_TRANSFER, "trainer.max_epochs=5"), 4),
 }
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    return write_tiny_mnist(write_tiny_mnist(root), folder="FashionMNIST")
+def data(tiny_mnist_and_fashion: Path) -> Path:
+    return tiny_mnist_and_fashion
 
 
 def source_run(data: Path, logs: Path) -> None:
