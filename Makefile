@@ -8,7 +8,7 @@ PORT   ?= 6006
 LOGS   ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench clean eval figures
+.PHONY: help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval figures
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,8 +71,11 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(STAMP)  ## the Trainer against a plain PyTorch loop, side by side
-	$(PY) scripts/benchmark.py
+bench: $(STAMP)  ## every lesson against its plain PyTorch twin, ms per step: make bench ARGS="--lessons mnist_cnn"
+	$(PY) scripts/benchmark.py $(ARGS)
+
+compare: $(STAMP)  ## a lesson and its plain twin, same seed: make compare LESSON=linear_regression ARGS="seed=1"
+	$(PY) -m lightning_lessons.compare lesson=$(LESSON) $(ARGS)
 
 clean:  ## remove run outputs
 	rm -rf logs outputs multirun test-artifacts .pytest_cache .ruff_cache
