@@ -1,1 +1,1 @@
-"""Tests against a real local SLURM cluster (`make test-slurm`); a package so its conftest keeps its own name."""
+"""Tests against a real local SLURM cluster (make test-slurm); a package, so its conftest keeps its name."""
