@@ -169,10 +169,22 @@ def scalars(events_file: Path, tag: str) -> dict[int, float]:
     return {event.step: event.value for event in accumulator.Scalars(tag)}
 
 
-def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_stopped(slurm, tmp_path):
-    lesson = (*C1, "trainer.max_epochs=600")
+@pytest.mark.parametrize(
+    ("on_slurm", "here"),
+    [
+        ((), ()),
+        # Two tasks that srun starts, against two processes forked here: every process must stop at the
+        # same epoch, and rank 0 alone requeues.
+        (("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"), ("trainer=ddp_cpu",)),
+    ],
+    ids=["one-process", "ddp"],
+)
+def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_stopped(
+    slurm, tmp_path, on_slurm, here
+):
+    lesson = (*C1, "trainer.max_epochs=400")
     sweep = subprocess.Popen(
-        [*TRAIN, "-m", *lesson, f"paths.log_dir={tmp_path / 'slurm'}", "hydra/launcher=slurm"],
+        [*TRAIN, "-m", *lesson, *on_slurm, f"paths.log_dir={tmp_path / 'slurm'}", "hydra/launcher=slurm"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -208,13 +220,13 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_
     folder = sweep_folder(tmp_path / "slurm")
     (run,) = [path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")]
     record = metrics(run)
-    assert record["status"] == "completed" and record["epochs"] == 600
+    assert record["status"] == "completed" and record["epochs"] == 400
     assert [row["status"] for row in rows(folder)] == ["completed"]
     log = (run / "train.log").read_text()
     assert "SLURM sent SIGUSR2 (time limit near): stopping after epoch" in log
     assert f"SLURM requeued this job (restart 1): continuing from {run / 'checkpoints' / 'last.ckpt'}" in log
     stopped_at = int(log.split("stopping after epoch ")[1].split()[0])
-    assert 0 < stopped_at < 600
+    assert 0 < stopped_at < 400
 
     # TensorBoard: the first attempt's curve ends at the signal, the second's goes on from there.
     attempts = [
@@ -222,11 +234,11 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_
     ]
     assert len(attempts) == 2
     first, second = attempts
-    assert max(first) < stopped_at <= min(second)  # one step an epoch, logged every 3 (600 epochs / 200)
-    assert max(second) == 599
+    assert max(first) < stopped_at <= min(second)  # one step an epoch, logged every 2 (400 epochs / 200)
+    assert max(second) == 399
 
     # The same run, never interrupted: same curve, same weights, same metrics.
-    whole = train("-m", *lesson, f"paths.log_dir={tmp_path / 'here'}")
+    whole = train("-m", *lesson, *here, f"paths.log_dir={tmp_path / 'here'}")
     assert whole.returncode == 0, whole.stderr[-3000:]
     whole_run = sweep_folder(tmp_path / "here") / "0"
     (whole_events,) = [p for p in whole_run.glob("events.out.tfevents.*") if scalars(p, "train/loss")]
