@@ -4,6 +4,7 @@ Each lesson's own TensorBoard figure (fit curve, decision regions, MNIST predict
 marked, noisy / denoised / clean digits) is copied out of its event file, and the scalars, images and
 hparams dashboards are photographed in headless Chromium. The runs stay in logs/figures/ for
 `make tensorboard`. MNIST lessons need MNIST (`--data-dir`, default as for `make bench`).
+The concept studies run as `make study` runs them (into logs/studies/), and their figures are copied.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from lightning_lessons.config import compose
 from lightning_lessons.dashboards import browser_page, show_tags, tensorboard_server
 from lightning_lessons.data.mnist import local_data_dir
+from lightning_lessons.studies import load_study, run_study
+from lightning_lessons.study_results import figure_path
 from lightning_lessons.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,8 @@ DASHBOARDS = {  # file: (dashboard, element that shows it is drawn, tag filter)
     ),
     "tensorboard_hparams.png": ("hparams", "vaadin-grid-cell-content", None),
 }
+# make study NAME=<study> with its defaults -> docs/img/study_<study>.png (optimizers_mnist: long on a CPU)
+STUDIES = ["optimizers", "activations", "fitting", "losses", "save_reload"]
 
 
 def main() -> None:
@@ -48,12 +53,17 @@ def main() -> None:
     parser.add_argument("--data-dir", default=local_data_dir())
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     parser.add_argument("--screenshots-only", action="store_true", help="reuse the runs in logs/figures/")
+    parser.add_argument("--studies-only", action="store_true", help="only the concept studies' figures")
     args = parser.parse_args()
     logs = ROOT / "logs" / "figures"
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.studies_only:
+        export_studies(args.out)
+        return
     if not args.screenshots_only:
         shutil.rmtree(logs, ignore_errors=True)
         train_and_export(logs, args.data_dir, args.out)
+        export_studies(args.out)
     photograph_dashboards(logs, args.out)
 
 
@@ -77,6 +87,14 @@ def train_and_export(logs: Path, data_dir: str, out: Path) -> None:
         for tag, name in images.items():
             (out / name).write_bytes(events.Images(tag)[-1].encoded_image_string)
             print(f"  wrote {out / name}")
+
+
+def export_studies(out: Path) -> None:
+    for name in STUDIES:
+        print(f"study {name} ...", flush=True)
+        folder = run_study(load_study(name), ROOT / "logs", ["callbacks.progress=null"])
+        shutil.copyfile(figure_path(folder), out / f"study_{name}.png")
+        print(f"  wrote {out / f'study_{name}.png'}")
 
 
 def photograph_dashboards(logs: Path, out: Path) -> None:

@@ -33,6 +33,8 @@ class Multirun:
 
 @dataclass(frozen=True)
 class Study:
+    """One `conf/study/<name>.yaml`."""
+
     name: str
     description: str  # one line, for `make studies`
     look_at: str  # what the learner should read in the table, figure and TensorBoard
