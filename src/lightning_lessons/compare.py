@@ -55,9 +55,11 @@ def run_lesson(cfg: DictConfig) -> TwinRun:
     parameters = {name: p.detach().clone() for name, p in model.named_parameters()}
     loss = experiment.trainer.callback_metrics.get("train/loss")
     timed, seconds = clock.timed()
-    return TwinRun(
+    run = TwinRun(
         parameters, float("nan") if loss is None else float(loss), model.global_step, timed, seconds
     )
+    run.extra["epochs_per_step"] = getattr(experiment.trainer, "epochs_per_step", 0)
+    return run
 
 
 def largest_difference(twin: TwinRun, lesson: TwinRun) -> float:
@@ -111,6 +113,9 @@ def table(twin: TwinRun, lesson: TwinRun) -> str:
     lines.append(
         f"largest weight difference: {largest_difference(twin, lesson):.3g}  (ratio = lesson / twin per step)"
     )
+    per_step = lesson.extra.get("epochs_per_step", 0)
+    if per_step:
+        lines.append(f"the lesson ran {per_step} of the notes' full-batch epochs in each Lightning step")
     return "\n".join(lines)
 
 

@@ -54,10 +54,14 @@ class LessonProgressBar(ProgressBar):
         epoch = trainer.current_epoch + 1 if epoch is None else epoch
         return f"epoch {epoch}/{trainer.max_epochs}  {self.metrics_text(trainer)}"
 
+    def epochs_between_lines(self, max_epochs: int) -> int:
+        """Off a terminal, a line every this many epochs."""
+        return max(1, max_epochs // self.lines) if max_epochs > 0 else 1
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._enabled or not trainer.is_global_zero:
             return
-        self._every = max(1, trainer.max_epochs // self.lines) if trainer.max_epochs > 0 else 1
+        self._every = self.epochs_between_lines(trainer.max_epochs)
         self._last_refresh = time.monotonic()
         if sys.stdout.isatty():
             self._progress = Progress(
@@ -85,7 +89,7 @@ class LessonProgressBar(ProgressBar):
             return
         now = time.monotonic()
         if self._progress is not None:
-            self._progress.advance(self._task)
+            self._progress.update(self._task, completed=trainer.global_step)  # a step may hold several
             if now - self._last_refresh > self.refresh_seconds:
                 self._last_refresh = now
                 self._progress.update(self._task, status=self._status(trainer))

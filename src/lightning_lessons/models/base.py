@@ -74,6 +74,46 @@ class LessonModule(L.LightningModule):
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
+    @property
+    def epochs_per_step(self) -> int:
+        """How many of the notes' epochs one training step runs (LessonTrainer); 0: Lightning's own
+        optimization, one update a step."""
+        return getattr(self._trainer, "epochs_per_step", 0)
+
+    @property
+    def automatic_optimization(self) -> bool:
+        # Several updates in one step (or a lesson that updates by hand) step the optimizer themselves.
+        return self._automatic_optimization and not self.epochs_per_step
+
+    @automatic_optimization.setter
+    def automatic_optimization(self, automatic: bool) -> None:
+        self._automatic_optimization = automatic
+
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        """One update, or `epochs_per_step` of the notes' full-batch epochs in a row on the same batch."""
+        if self.automatic_optimization:
+            return self.loss_step(batch)
+        for _ in range(max(1, self.epochs_per_step)):
+            loss = self.update(batch)
+        if self.epochs_per_step > 1:
+            # Lightning's logging step, which TensorBoard's x-axis and the logging cadence follow, counts
+            # batches: keep it counting updates, as with one update a step (it adds this batch's one).
+            self.trainer.fit_loop.epoch_loop._batches_that_stepped = self.global_step - 1
+        return loss
+
+    def loss_step(self, batch: tuple[Tensor, ...]) -> Tensor:
+        """The training loss of one batch (logging the lesson's training metrics at logging steps)."""
+        raise NotImplementedError
+
+    def update(self, batch: tuple[Tensor, ...]) -> Tensor:
+        """One of the notes' updates by the configured optimizer: zero_grad, loss, backward, step."""
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        loss = self.loss_step(batch)
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
+
     def __setattr__(self, name: str, value: object) -> None:
         # Lightning records the running hook's name on the module around every hook call, dozens
         # of times a step; `nn.Module.__setattr__` would look for parameters and submodules each time.

@@ -42,7 +42,7 @@ class ClassificationModule(LessonModule):
             else None
         )
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def loss_step(self, batch: tuple[Tensor, Tensor]) -> Tensor:
         x, y = batch
         logits = self(x)
         loss = self.loss_fn(logits, y)

@@ -52,7 +52,7 @@ class ManualRegressionModule(LessonModule):
         self.manual_backward(loss)
         return loss.detach(), {name: p.grad for name, p in self.net.named_parameters()}
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def update(self, batch: tuple[Tensor, ...]) -> Tensor:
         x, y = batch
         loss, grads = self.compute_gradients(x, y)
         with torch.no_grad():

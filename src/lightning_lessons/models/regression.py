@@ -14,7 +14,7 @@ class RegressionModule(LessonModule):
     `torch.optim.SGD(lr)` without momentum, which is how its config expresses it.
     """
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def loss_step(self, batch: tuple[Tensor, Tensor]) -> Tensor:
         x, y = batch
         loss = self.loss_fn(self(x), y)
         self.log_train(len(x), loss=loss)

@@ -128,9 +128,9 @@ class TransferModule(ClassificationModule):
     def scratch_logits(self, x: Tensor) -> Tensor:
         return self.scratch(self.memory_format(x))
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def loss_step(self, batch: tuple[Tensor, Tensor]) -> Tensor:
         x, y = batch
-        loss = super().training_step(batch, batch_idx)
+        loss = super().loss_step(batch)
         logits = self.scratch_logits(x)
         scratch_loss = self.loss_fn(logits, y)
         self.log_train(
