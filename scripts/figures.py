@@ -2,7 +2,8 @@
 
 Each lesson's own TensorBoard figure (fit curve, decision regions, MNIST predictions with mistakes
 marked, noisy / denoised / clean digits) is copied out of its event file, and the scalars, images and
-hparams dashboards are photographed in headless Chromium. The runs stay in logs/figures/ for
+hparams dashboards are photographed in headless Chromium, and so are Custom Scalars, Graphs, the
+Projector (V1, T1, D2) and PR Curves. The runs stay in logs/figures/ for
 `make tensorboard`. MNIST lessons need MNIST (`--data-dir`, default as for `make bench`).
 The concept studies run as `make study` runs them (into logs/studies/), and their figures are copied.
 """
@@ -12,17 +13,26 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lightning_lessons.config import compose
-from lightning_lessons.dashboards import browser_page, show_tags, tensorboard_server
+from lightning_lessons.dashboards import (
+    browser_page,
+    color_projector_by,
+    show_graph,
+    show_projector,
+    show_tags,
+    tensorboard_server,
+)
 from lightning_lessons.data.mnist import local_data_dir
 from lightning_lessons.studies import load_study, run_study
 from lightning_lessons.study_results import figure_path
 from lightning_lessons.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
+T1_SOURCE = ROOT / "logs" / "figures" / "mnist_cnn" / "checkpoints" / "best.ckpt"
 SHORT_MNIST = ["trainer.max_epochs=1", "+trainer.limit_train_batches=150", "data.download=false"]
 FIGURES = {  # lesson: (overrides, {TensorBoard image tag: file in docs/img})
     "nonlinear_regression": (["trainer.max_epochs=2000"], {"fit": "fit_nonlinear_regression.png"}),
@@ -32,7 +42,17 @@ FIGURES = {  # lesson: (overrides, {TensorBoard image tag: file in docs/img})
         {"predictions/test": "mnist_predictions.png", "confusion_matrix/test": "mnist_confusion.png"},
     ),
     "denoise_conv": (SHORT_MNIST, {"denoising/test": "denoising.png"}),
+    "transfer_fashion": (  # starts from the mnist_cnn run above; in the Projector beside it
+        ["trainer.max_epochs=3", "test=false", f"model.pretrained.checkpoint={T1_SOURCE}"],
+        {},
+    ),
 }
+PROJECTIONS = [  # run, embedding, file: each coloured by label in the Projector
+    ("mnist_cnn", "net.classifier.2", "tensorboard_projector.png"),
+    ("transfer_fashion", "net.classifier.2", "tensorboard_projector_t1.png"),
+    ("transfer_fashion", "scratch.classifier.2", "tensorboard_projector_t1_scratch.png"),
+    ("denoise_conv", "net.encoder", "tensorboard_projector_d2.png"),
+]
 DASHBOARDS = {  # file: (dashboard, element that shows it is drawn, tag filter)
     "tensorboard_scalars.png": ("scalars", "tf-scalar-card path.line", "^(train|val)/(loss|acc|psnr)$"),
     "tensorboard_images.png": (
@@ -108,6 +128,30 @@ def photograph_dashboards(logs: Path, out: Path) -> None:
                 page.wait_for_timeout(3000)
             page.screenshot(path=str(out / name))
             print(f"  wrote {out / name}")
+        photograph_extras(page, base, out)
+
+
+def photograph_extras(page: Any, base: str, out: Path) -> None:
+    """Custom Scalars, the graph, the Projector (V1, T1's two networks, D2's code), PR curves."""
+
+    def save(name: str) -> None:
+        page.screenshot(path=str(out / name))
+        print(f"  wrote {out / name}")
+
+    page.goto(f"{base}/#custom_scalars")
+    page.wait_for_selector("tf-custom-scalar-multi-line-chart-card path.line", timeout=30_000)
+    page.wait_for_timeout(3000)
+    save("tensorboard_custom_scalars.png")
+    show_graph(page, base, "mnist_cnn", expand="MNISTConvNet")
+    save("tensorboard_graph.png")
+    for run, tensor, name in PROJECTIONS:
+        frame = show_projector(page, base, run, tensor)
+        color_projector_by(frame, "label")
+        save(name)
+    page.goto(f"{base}/#pr_curves")
+    page.wait_for_selector("tf-pr-curve-card path.line", timeout=30_000)
+    page.wait_for_timeout(3000)
+    save("tensorboard_pr_curves.png")
 
 
 if __name__ == "__main__":

@@ -104,10 +104,10 @@ def show_tags(page: Any, base: str, dashboard: str, ready: str, tag_filter: str)
     page.wait_for_timeout(3000)  # let the charts draw
 
 
-def choose(scope: Any, menu: str, item: str) -> str:
-    """Pick the first item showing `item` in the Polymer dropdown `menu` (a selector) of a page
-    or frame, as a person clicks it; returns the item's whole text (e.g. `label\n10 colors`)."""
-    scope.locator(menu).first.click()
+def choose(scope: Any, menu: Any, item: str) -> str:
+    """Pick the first item showing `item` in the Polymer dropdown `menu` (a locator) of a page or
+    frame, as a person clicks it; returns the item's whole text (e.g. `label\n10 colors`)."""
+    menu.click()
     scope.wait_for_timeout(500)
     choice = scope.locator("paper-item >> visible=true").filter(has_text=item).first
     text = choice.inner_text()
@@ -120,22 +120,38 @@ def show_graph(page: Any, base: str, run: str, expand: str | None = None) -> Non
     """Open the Graphs dashboard on `run`'s graph, and open the node `expand` (a double click)."""
     page.goto(f"{base}/#graphs")
     page.wait_for_selector("g.node", timeout=30_000)
-    choose(page, "tf-graph-controls paper-dropdown-menu", run)
+    choose(page, page.locator("tf-graph-controls paper-dropdown-menu").first, run)
     page.wait_for_timeout(2000)
     if expand:
         page.locator("g.node").filter(has_text=expand).first.dblclick()
         page.wait_for_timeout(3000)
 
 
-def show_projector(page: Any, base: str) -> Any:
-    """Open the Projector and wait until it shows its points; returns the frame it lives in (an
-    iframe inside an iframe), where its controls are."""
+def show_projector(page: Any, base: str, run: str | None = None, tensor: str | None = None) -> Any:
+    """Open the Projector (on `run`'s embedding `tensor` when given) and wait until it shows its
+    points; returns the frame it lives in (an iframe inside an iframe), where its controls are."""
+    page.goto("about:blank")  # a fresh Projector: it keeps the last embedding's colour legend otherwise
     page.goto(f"{base}/#projector")
     deadline = time.monotonic() + 60
     while not (frames := [f for f in page.frames if "projector_binary" in f.url]):
         if time.monotonic() > deadline:
             raise TimeoutError("the Projector did not open")
         page.wait_for_timeout(500)
-    frames[0].locator("text=/Points: \\d+/ >> visible=true").first.wait_for(timeout=60_000)
+    frame = frames[0]
+    points = frame.locator("text=/Points: \\d+/ >> visible=true").first
+    points.wait_for(timeout=60_000)
+    # The menus without a fixed label: the runs (when there are several), then the run's tensors.
+    menus = frame.locator("vz-projector-data-panel paper-dropdown-menu:not([label])")
+    for menu, name in ((menus.first, run), (menus.last, tensor)):
+        if name:
+            choose(frame, menu, name)
+            points.wait_for(timeout=60_000)
     page.wait_for_timeout(3000)  # let the points and their sprites draw
-    return frames[0]
+    return frame
+
+
+def color_projector_by(frame: Any, column: str) -> str:
+    """Colour the Projector's points by a metadata column; returns the menu item's text
+    (`label\n10 colors`: the column and how many values it has)."""
+    menu = frame.locator("vz-projector-data-panel paper-dropdown-menu[label='Color by']")
+    return choose(frame, menu, column)

@@ -15,7 +15,7 @@ from conftest import MNIST_SMALL, ROOT, lesson_config, write_tiny_mnist
 
 from lightning_lessons.dashboards import (
     browser_page,
-    choose,
+    color_projector_by,
     show_graph,
     show_projector,
     tensorboard_server,
@@ -105,7 +105,7 @@ def test_projector_loads_v1_embedding_with_ten_labels_and_its_sprite(page, tenso
     assert frame.locator("text=Dimension: 1024 >> visible=true").count() == 1
     tensor = frame.locator("vz-projector-data-panel paper-dropdown-menu").first.evaluate("menu => menu.value")
     assert tensor == "net.classifier.2"
-    colors = choose(frame, "vz-projector-data-panel paper-dropdown-menu[label='Color by']", "label")
+    colors = color_projector_by(frame, "label")
     assert colors.split() == ["label", "10", "colors"], colors
     screenshot(page, "projector")
     assert [r.status for r in sprites] == [200] and sprites[0].headers["content-type"] == "image/png"
