@@ -75,10 +75,10 @@ def test_good_command_lines_pass_the_check():
 def test_run_folder_names_of_two_processes_in_the_same_second_differ():
     """Both processes name their folder at the same instant (the next half second): same date and time,
     and still two names."""
-    at = math.floor(time.time()) + 1.5
+    at = math.floor(time.time()) + 8.5  # time enough for both to start, even on a busy machine
     script = (
         "import sys, time; from lightning_lessons.config import stamp\n"
-        "time.sleep(float(sys.argv[1]) - time.time()); print(stamp())"
+        "time.sleep(max(0, float(sys.argv[1]) - time.time())); print(stamp())"
     )
     command = [sys.executable, "-c", script, str(at)]
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
