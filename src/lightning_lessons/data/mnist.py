@@ -148,17 +148,6 @@ class MNISTDataModule(TensorDataModule):
         images, labels = (t[:count] for t in self.splits[split])
         return images, labels, (images * self.std + self.mean).clamp(0, 1)
 
-    @property
-    def class_names(self) -> list[str]:
-        """Label names for people: torchvision's (`0 - zero`, ...; Fashion-MNIST's `T-shirt/top`, ...)."""
-        return list(self.dataset_class.classes)
-
-    def labelled_images(self, split: str, count: int) -> tuple[Tensor, Tensor, Tensor]:
-        """The first `count` images of a split as the network takes them, their labels, and the same
-        images in [0, 1] for people to look at (the projector's sprite)."""
-        images, labels = (t[:count] for t in self.splits[split])
-        return images, labels, (images * self.std + self.mean).clamp(0, 1)
-
     def torchvision_loader(self, split: str) -> DataLoader:
         """The classic per-image path: PIL image -> ToTensor -> Normalize -> collate."""
         transform = transforms.Compose(
