@@ -16,9 +16,9 @@ class PRCurves(StepFreeCallback):
     the threshold on that class's softmax probability goes from 0 to 1, one class against the rest.
 
     The network's logits are taken by a forward hook during the validation batches only. Each batch
-    adds to counts of positives and negatives per class and per threshold bucket (as TensorBoard's
-    `add_pr_curve` buckets them), so nothing grows with the split and, with several processes, the
-    counts are summed over all of them before the main one writes.
+    adds to counts of positives and negatives per class in `num_thresholds` buckets of probability
+    (TensorBoard's own PR curves use 127), so nothing grows with the split and, with several
+    processes, the counts are summed over all of them before the main one writes.
     """
 
     def __init__(self, num_thresholds: int = 127) -> None:

@@ -49,9 +49,7 @@ def sprite(pictures: Tensor) -> Image.Image:
     return Image.fromarray(canvas.mul(255).round().byte().numpy(), mode="L")
 
 
-def write_embedding(
-    run_dir: Path, name: str, points: Tensor, labels: list[str], pictures: Tensor | None = None
-) -> None:
+def write_embedding(run_dir: Path, name: str, points: Tensor, labels: list[str], pictures: Tensor) -> None:
     """Write `points` (one row per image) with their labels and sprite under `<run_dir>/projector/<name>/`
     and list them in the run's projector config (by paths relative to the run folder), replacing an
     embedding of the same name."""
@@ -65,16 +63,15 @@ def write_embedding(
     kept = [embedding for embedding in config.embeddings if embedding.tensor_name != name]
     del config.embeddings[:]
     config.embeddings.extend(kept)
+    sprite(pictures).save(run_dir / folder / "sprite.png")
     embedding = config.embeddings.add(
         tensor_name=name,
         tensor_path=str(folder / "tensors.tsv"),
         metadata_path=str(folder / "metadata.tsv"),
         tensor_shape=list(points.shape),
     )
-    if pictures is not None:
-        sprite(pictures).save(run_dir / folder / "sprite.png")
-        embedding.sprite.image_path = str(folder / "sprite.png")
-        embedding.sprite.single_image_dim.extend(pictures.shape[-2:])
+    embedding.sprite.image_path = str(folder / "sprite.png")
+    embedding.sprite.single_image_dim.extend(pictures.shape[-2:])
     (run_dir / CONFIG_FILE).write_text(text_format.MessageToString(config))
 
 
