@@ -33,7 +33,7 @@ class LessonTrainer(L.Trainer):
     With mini-batches, several processes or `fast_dev_run`, it is Lightning's loop, unchanged.
     """
 
-    def __init__(self, *args: Any, epochs_per_step: int = 10, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, epochs_per_step: int = 50, **kwargs: Any) -> None:
         from lightning_lessons.errors import ConfigError
 
         if epochs_per_step < 1:
@@ -113,7 +113,7 @@ class _NotesEpochsNotice(logging.Filter):
 
 
 # Lightning's own signature and types plus `epochs_per_step`: config checks see every trainer argument.
-_EXTRA = inspect.Parameter("epochs_per_step", inspect.Parameter.KEYWORD_ONLY, default=10, annotation=int)
+_EXTRA = inspect.Parameter("epochs_per_step", inspect.Parameter.KEYWORD_ONLY, default=50, annotation=int)
 _LIGHTNING = inspect.signature(L.Trainer.__init__)
 LessonTrainer.__init__.__signature__ = _LIGHTNING.replace(
     parameters=[*_LIGHTNING.parameters.values(), _EXTRA]

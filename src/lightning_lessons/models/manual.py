@@ -49,7 +49,7 @@ class ManualRegressionModule(LessonModule):
                 grads = {name: reduce(grad, reduce_op="mean") for name, grad in grads.items()}
             return loss, grads
         loss = self.loss_fn(self(x), y)
-        self.manual_backward(loss)
+        self.backward_loss(loss)
         return loss.detach(), {name: p.grad for name, p in self.net.named_parameters()}
 
     def update(self, batch: tuple[Tensor, ...]) -> Tensor:
@@ -61,12 +61,5 @@ class ManualRegressionModule(LessonModule):
                 if param.grad is not None:
                     param.grad.zero_()
         self.log_train(len(x), loss=loss)
-        self._count_step()
+        self.count_step()
         return loss
-
-    def _count_step(self) -> None:
-        # Lightning counts a step when an optimizer steps. With none, tell its progress tracker, or
-        # `global_step` stays 0 and checkpoints after the first are skipped as "already saved".
-        progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
-        progress.increment_ready()
-        progress.increment_completed()
