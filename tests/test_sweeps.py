@@ -127,7 +127,7 @@ def test_a_failing_job_is_marked_failed_with_its_error_and_the_others_complete(t
     assert bad["status"] == "failed" and bad["ckpt_path"] == str(missing)
     assert bad["error"] == f"checkpoint not found: {missing}" == saved(folder, "1")["error"]
     assert all(bad[name] == "" for name in METRICS)
-    assert "FileNotFoundError" in (folder / "1" / "error.txt").read_text()
+    assert "CheckpointError" in (folder / "1" / "error.txt").read_text()
     header, _, failed_line = printed_table(completed.stdout, folder)
     assert header.split()[-1] == "error" and failed_line.split()[:3] == ["1", "failed", str(missing)]
     assert failed_line.index(bad["error"]) == header.index("error")  # in its column
