@@ -85,4 +85,5 @@ eval: $(STAMP)  ## test a run's best checkpoint again: make eval RUN=logs/<lesso
 
 figures: $(STAMP)  ## short real runs -> docs/img/*.png (lesson figures and TensorBoard screenshots)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@[ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
 	$(PY) scripts/figures.py

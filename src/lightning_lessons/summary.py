@@ -37,7 +37,7 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
                 elif (
                     not str(key).startswith("_")
                     and not (key == "seed" and prefix)
-                    and key != "default_root_dir"
+                    and not str(key).endswith("_dir")  # where files are is not a setting (and is absolute)
                 ):
                     visit(item, f"{prefix}/{key}" if prefix else str(key))
         else:
