@@ -44,8 +44,8 @@ tensorboard: $(STAMP)  ## serve paths.log_dir (LOGS=<folder> for another) on 127
 	echo "TensorBoard: http://127.0.0.1:$(PORT)/ ($$logs)"; \
 	$(VENV)/bin/tensorboard --logdir "$$logs" --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP)  ## the fast test suite
-	$(PY) -m pytest
+test: $(STAMP)  ## the fast test suite, one worker per core (a file's tests stay together)
+	$(PY) -m pytest -n auto --dist loadfile
 
 test-e2e: $(STAMP)  ## TensorBoard dashboards in headless Chromium (installs Debian's chromium if missing)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
