@@ -15,6 +15,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from lightning_lessons.config import compose
 
 ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"  # the browser tests' screenshots
 
 
 def lesson_config(lesson: str, output_dir: Path, *overrides: str):
@@ -122,3 +123,8 @@ TINY_TRANSFER = (
     "data.batch_size=40",
     "callbacks.predictions=null",
 )
+
+
+def screenshot(page: Any, name: str) -> None:
+    """A browser test's whole page, as `test-artifacts/e2e/<name>.png`."""
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -11,17 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-from pathlib import Path
 
 import pytest
-from conftest import MNIST_SMALL, ROOT, lesson_config, write_tiny_mnist
+from conftest import MNIST_SMALL, screenshot
 
-from lightning_lessons.dashboards import browser_page, get_json, show_tags, tensorboard_server
+from lightning_lessons.dashboards import get_json, show_tags
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-QUIET = "callbacks.progress=null"
 
 # What each lesson must show in TensorBoard's Images dashboard.
 IMAGES = {
@@ -39,35 +36,6 @@ RUNS = {
     "logistic_regression": ["trainer.max_epochs=60"],
     "mnist_cnn": [*MNIST_SMALL, "trainer.max_epochs=2"],
 }
-
-
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory) -> Path:
-    """One short real run of each lesson, each in its own folder under one log directory."""
-    from lightning_lessons.train import train
-
-    root = tmp_path_factory.mktemp("e2e")
-    data = write_tiny_mnist(root / "data")
-    for lesson, overrides in RUNS.items():
-        train(lesson_config(lesson, root / "logs" / lesson, f"paths.data_dir={data}", *overrides, QUIET))
-    return root / "logs"
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir):
-    with tensorboard_server(logdir, set(RUNS)) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def page(tensorboard):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with browser_page() as page:
-        yield page
-
-
-def screenshot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_http_api_lists_each_runs_scalars_and_images(tensorboard):

@@ -8,57 +8,24 @@ class. Screenshots go to `test-artifacts/e2e/`. Run with `make test-e2e`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import MNIST_SMALL, ROOT, lesson_config, write_tiny_mnist
+from conftest import MNIST_SMALL, screenshot
 
 from lightning_lessons.dashboards import (
-    browser_page,
     color_projector_by,
     show_graph,
     show_projector,
-    tensorboard_server,
 )
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-QUIET = "callbacks.progress=null"
+PAGE = {"width": 1400, "height": 1000}  # the browser window (conftest's `page`)
 RUNS = {
     "logistic_regression": ["trainer.max_epochs=60"],
     "mnist_cnn": [*MNIST_SMALL, "trainer.max_epochs=2"],
 }
 DIGITS = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four"]
 DIGITS += ["5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]  # torchvision's MNIST.classes
-
-
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory) -> Path:
-    from lightning_lessons.train import train
-
-    root = tmp_path_factory.mktemp("e2e_more")
-    data = write_tiny_mnist(root / "data")
-    for lesson, overrides in RUNS.items():
-        train(lesson_config(lesson, root / "logs" / lesson, f"paths.data_dir={data}", *overrides, QUIET))
-    return root / "logs"
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir):
-    with tensorboard_server(logdir, set(RUNS)) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def page(tensorboard):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with browser_page(width=1400, height=1000) as page:
-        yield page
-
-
-def screenshot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def drawn_lines(card) -> list[int]:

@@ -9,14 +9,13 @@ Run with `make test-e2e`.
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from conftest import ARTIFACTS
 
 from lightning_lessons import studies
 from lightning_lessons.dashboards import browser_page, show_tags, tensorboard_server
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 RUNS = {"mse", "l1"}
 
 
