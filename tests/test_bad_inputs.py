@@ -281,3 +281,19 @@ def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it
     with pytest.raises(TrainingDiverged, match="the validation loss became nan at step 1 "):
         experiment.trainer.fit(experiment.model, datamodule=experiment.datamodule)
     assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_a_diverging_full_batch_lesson_stops_at_the_very_update_inside_a_step_of_several(run_lesson):
+    """R4 at lr=0.1 overflows at update 7; with 10 of the notes' epochs in each Lightning step the run
+    still stops there, not at the end of the step, and names that update."""
+    from lightning_lessons.errors import TrainingDiverged
+
+    with pytest.raises(TrainingDiverged, match=r"training loss became inf at step 7 \(epoch 6\)"):
+        run_lesson(
+            "nonlinear_regression",
+            "model.optimizer.lr=0.1",
+            "trainer.max_epochs=200",
+            "trainer.log_every_n_steps=10",
+            "trainer.epochs_per_step=10",
+            "callbacks.progress=null",
+        )

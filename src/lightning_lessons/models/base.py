@@ -121,8 +121,12 @@ class LessonModule(L.LightningModule):
         """One update, or `epochs_per_step` of the notes' full-batch epochs in a row on the same batch."""
         if self.automatic_optimization:
             return self.loss_step(batch)
-        for _ in range(max(1, self.epochs_per_step)):
+        per_step = max(1, self.epochs_per_step)
+        for index in range(per_step):
             loss = self.update(batch)
+            if not math.isfinite(loss.item()):  # stop at the very update, not at the end of the step
+                epoch = self.trainer.current_epoch - per_step + 1 + index
+                raise TrainingDiverged(self._divergence_message("training", loss.item(), epoch))
         if self.epochs_per_step > 1:
             # Lightning's logging step, which TensorBoard's x-axis and the logging cadence follow, counts
             # batches: keep it counting updates, as with one update a step (it adds this batch's one).
@@ -211,15 +215,16 @@ class LessonModule(L.LightningModule):
         ):
             raise TrainingDiverged(self._divergence_message("validation", float(outputs)))
 
-    def _divergence_message(self, which: str, loss: float) -> str:
+    def _divergence_message(self, which: str, loss: float, epoch: int | None = None) -> str:
         trainer = self.trainer
+        epoch = trainer.current_epoch if epoch is None else epoch
         # Manual lessons have no optimizer; Lightning then holds a stand-in with no parameter groups.
         groups = trainer.optimizers[0].param_groups if trainer.optimizers else []
         lr = groups[0]["lr"] if groups else getattr(self, "lr", None)
         checkpoint = trainer.checkpoint_callback
         last = checkpoint.last_model_path if checkpoint is not None else ""
         return (
-            f"the {which} loss became {loss} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
+            f"the {which} loss became {loss} at step {trainer.global_step} (epoch {epoch}); "
             "the run was stopped. The usual cause is a learning rate too large for this lesson"
             + (f" (lr={lr:g}: try a tenth of it)" if lr is not None else "")
             + "; otherwise look for inf or NaN in the data. "
