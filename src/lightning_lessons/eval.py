@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from lightning_lessons.cli import parse_key_values
-from lightning_lessons.errors import ConfigError, RunFolderError, run_or_explain
+from lightning_lessons.errors import CheckpointError, ConfigError, RunFolderError, run_or_explain
 from lightning_lessons.runs import Run, run_folder, run_of_checkpoint
 
 USAGE = "say which run: make eval RUN=logs/<lesson>/<run> (or run=<run folder>, or ckpt_path=<checkpoint>)"
@@ -22,9 +22,8 @@ USAGE = "say which run: make eval RUN=logs/<lesson>/<run> (or run=<run folder>, 
 def chosen(run: str | None, ckpt_path: str | None) -> tuple[Run, Path]:
     """The run and the checkpoint to test: the run's best (else last), or the one given."""
     if ckpt_path:
-        from lightning_lessons.checkpoints import read_checkpoint
-
-        read_checkpoint(ckpt_path)  # a damaged file is named, not a traceback from deep in Lightning
+        if not Path(ckpt_path).is_file():
+            raise CheckpointError(f"checkpoint not found: {ckpt_path}")
         return run_of_checkpoint(ckpt_path), Path(ckpt_path)
     if not run:
         raise ConfigError(USAGE)
@@ -39,18 +38,22 @@ def evaluate(
     run: str | None = None, ckpt_path: str | None = None, overrides: list[str] = ()
 ) -> dict[str, float]:
     """Test metrics of a run's checkpoint (its best one by default), recomputed from scratch."""
+    return tested_metrics(*chosen(run, ckpt_path), overrides)
+
+
+def tested_metrics(found: Run, checkpoint: Path, overrides: list[str] = ()) -> dict[str, float]:
+    """Rebuild the run from its saved config (with `overrides`) and test `checkpoint` on its test split."""
     from lightning_lessons.checkpoints import read_checkpoint
     from lightning_lessons.config import apply_overrides
     from lightning_lessons.schema import check_config
     from lightning_lessons.train import build
 
-    found, checkpoint = chosen(run, ckpt_path)
     cfg = apply_overrides(found.config(), overrides)
     problems = check_config(cfg)
     if problems:
         raise ConfigError("\n".join(problems))
     cfg.logger, cfg.callbacks = None, None
-    read_checkpoint(checkpoint)
+    read_checkpoint(checkpoint)  # a damaged file is named, not a traceback from deep in Lightning
     experiment = build(cfg)
     warnings.filterwarnings("ignore", message=r".*callbacks used to create the checkpoint.*")  # none needed
     if not experiment.datamodule.has_split("test"):
@@ -68,11 +71,8 @@ def evaluate(
 def main() -> None:
     settings, overrides = parse_key_values(sys.argv[1:], known=("run", "ckpt_path"))
 
-    def evaluated() -> tuple[dict[str, float], Run]:
-        metrics = evaluate(settings.get("run"), settings.get("ckpt_path"), overrides)
-        return metrics, chosen(settings.get("run"), settings.get("ckpt_path"))[0]
-
-    metrics, run = run_or_explain(evaluated)
+    run, checkpoint = run_or_explain(lambda: chosen(settings.get("run"), settings.get("ckpt_path")))
+    metrics = run_or_explain(lambda: tested_metrics(run, checkpoint, overrides))
     logged = (run.metrics() or {}).get("metrics", {})
     print(f"{'metric':<12} {'now':>12} {'logged by train':>16}")
     for name, value in metrics.items():
