@@ -1,6 +1,5 @@
 """What a SLURM job asks for, and where its run goes, decided without a cluster (tests/slurm/ submits)."""
 
-import logging
 import os
 
 import pytest
@@ -8,7 +7,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf.errors import InterpolationResolutionError
 
 from lightning_lessons.config import CONF_DIR, register_resolvers, stamp
-from lightning_lessons.submitit_logging import NoSacctFallbackNotes
+from lightning_lessons.slurm.states import ENDED, QueueWatcher
 
 
 def launcher(*overrides: str):
@@ -51,12 +50,16 @@ def test_every_task_of_a_slurm_step_names_the_run_alike_and_a_plain_process_by_i
     assert stamp() == "slurm-1234.0"
 
 
-def test_submitits_note_at_every_failed_sacct_poll_is_dropped_and_its_other_messages_kept():
-    def record(message: str) -> logging.LogRecord:
-        return logging.LogRecord("submitit", logging.WARNING, __file__, 1, message, None, None)
-
-    notes = NoSacctFallbackNotes()
-    assert not notes.filter(
-        record("Call #3 - Bypassing sacct error Command 'sacct ...', status may be inaccurate.")
-    )
-    assert notes.filter(record("Caught signal SIGUSR2 on vm: this job is preempted."))
+def test_without_accounting_a_job_that_left_squeues_list_has_ended_and_the_others_keep_their_state():
+    watcher = QueueWatcher(delay_s=600)
+    for job in ("7_0", "7_1", "7_2", "8", "9"):
+        watcher.register_job(job)
+    # squeue --format=%i|%T|%N: 7_0 ran and left, 8 was killed outright; a pending range, a running job.
+    info = watcher.read_info("7_[1-2]|PENDING|\n9|RUNNING|node1\n")
+    assert {job: info[job]["State"] for job in sorted(info)} == {
+        "7_0": ENDED,
+        "7_1": "PENDING",
+        "7_2": "PENDING",
+        "8": ENDED,
+        "9": "RUNNING",
+    }

@@ -36,7 +36,7 @@ def stamp() -> str:
 
     In a SLURM job step (`srun`), `slurm-<job id>.<step id>` instead: every task of a multi-process
     run resolves its folder itself and must find the same one, and a requeued job, started again
-    with the same ids, comes back to it (lightning_lessons.slurm).
+    with the same ids, comes back to it (lightning_lessons.slurm.requeue).
     """
     job, step = os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_STEP_ID")
     if job and step:

@@ -136,7 +136,7 @@ def resume_checkpoint(cfg: DictConfig, run: Run) -> str | None:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit the lesson the config describes, test its best checkpoint, and record the results."""
     from lightning_lessons.runinfo import print_config_tree, save_run_info
-    from lightning_lessons.slurm import requeue_if_stopped, requeued_checkpoint
+    from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
     from lightning_lessons.summary import finish_run
 
     run = Run(Path(cfg.paths.output_dir))

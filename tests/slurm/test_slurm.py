@@ -89,6 +89,7 @@ def test_a_sweep_on_slurm_gives_the_table_and_report_of_the_same_sweep_run_here(
     assert metrics(slurm_sweep / "0")["metrics"] != metrics(slurm_sweep / "1")["metrics"]  # seeds differ
     # The console: the sweep's table, without submitit's note at every poll of a cluster with no accounting.
     assert "Bypassing sacct error" not in on_slurm.stdout + on_slurm.stderr
+    assert "accounting storage is disabled" not in on_slurm.stderr  # sacct's own line, once a poll
     assert f"sweep {slurm_sweep}: 2 jobs, 0 failed" in on_slurm.stdout
 
     slurm_report = report_lines(tmp_path / "slurm", capsys)
@@ -118,6 +119,45 @@ def test_a_job_that_fails_on_slurm_is_a_failed_row_and_the_other_jobs_results_ar
     assert bad["status"] == "failed" and bad["model.optimizer.lr"] == "0.1"
     assert "learning rate too large" in bad["error"] and bad["error"] == metrics(folder / "1")["error"]
     assert (folder / "1" / "error.txt").is_file() and bad["val/loss"] == ""
+
+
+def job_logs(log_dir: Path) -> str:
+    """The end of every task's log of a sweep's jobs: what a failure message should show."""
+    logs = sorted(log_dir.glob("*/multiruns/*/.submitit/*/*_log.*"))
+    return "".join(f"\n--- {log.name}\n" + log.read_text()[-1500:] for log in logs)
+
+
+def wait_for_checkpoint(sweep: subprocess.Popen, log_dir: Path, deadline: float) -> str:
+    """The SLURM job id of a one-job sweep, once its training is under way (its first checkpoint)."""
+    while not list(log_dir.glob("*/multiruns/*/0/checkpoints/last.ckpt")):
+        assert sweep.poll() is None and time.monotonic() < deadline, "no checkpoint before the end"
+        time.sleep(0.05)
+    (pickle,) = sweep_folder(log_dir).glob(".submitit/*/*_submitted.pkl")  # named after the job
+    job = pickle.name.removesuffix("_submitted.pkl")
+    assert squeue(job)[0] == "RUNNING"
+    return job
+
+
+def test_a_job_that_slurm_kills_outright_ends_the_sweep_as_failed_instead_of_hanging_it(slurm, tmp_path):
+    # Killed, the job writes no result file; without accounting only squeue can tell that it ended.
+    sweep = subprocess.Popen(
+        [*TRAIN, "-m", *C1, "trainer.max_epochs=100000", f"paths.log_dir={tmp_path}", "hydra/launcher=slurm"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        job = wait_for_checkpoint(sweep, tmp_path, time.monotonic() + 120)
+        subprocess.run(["scancel", "--signal=KILL", "--full", job], check=True)
+        _, err = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 1, err[-3000:]
+    assert f"Job {job} (task: 0)" in err and "has not produced any output (state: CANCELLED)" in err
+    assert "accounting storage is disabled" not in err
+    assert not (sweep_folder(tmp_path) / "0" / "metrics.json").exists()  # killed before it could write
 
 
 def test_ddp_with_processes_started_by_srun_trains_like_one_process(slurm, tmp_path):
@@ -191,16 +231,10 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_
         text=True,
     )
     try:
-        # Once training is under way (its first checkpoint is written), SLURM's warning signal, as
-        # submitit asks for it `signal_delay_s` before the time limit.
+        # Once training is under way, SLURM's warning signal, as submitit asks for it `signal_delay_s`
+        # before the time limit.
         deadline = time.monotonic() + 180
-        while not list((tmp_path / "slurm").glob("*/multiruns/*/0/checkpoints/last.ckpt")):
-            assert sweep.poll() is None and time.monotonic() < deadline, "no checkpoint before the end"
-            time.sleep(0.05)
-        # The sweep's one job, by the id submitit named its pickle after.
-        (pickle,) = sweep_folder(tmp_path / "slurm").glob(".submitit/*/*_submitted.pkl")
-        job = pickle.name.removesuffix("_submitted.pkl")
-        assert squeue(job)[0] == "RUNNING"
+        job = wait_for_checkpoint(sweep, tmp_path / "slurm", deadline)
         subprocess.run(["scancel", "--signal=USR2", job], check=True)
         # SLURM holds a requeued job for a while (BeginTime); start it again at once.
         requeued = False
@@ -209,11 +243,14 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_
                 subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
                 requeued = True
             time.sleep(0.2)
-        _, err = sweep.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            _, err = sweep.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the sweep did not end (squeue: {squeue(job)}){job_logs(tmp_path / 'slurm')}")
     finally:
         if sweep.poll() is None:
             sweep.kill()
-    assert sweep.returncode == 0, err[-3000:]
+    assert sweep.returncode == 0, err[-3000:] + job_logs(tmp_path / "slurm")
     assert requeued
 
     # One run folder, completed, its metrics.json and table written once, by the attempt that finished.

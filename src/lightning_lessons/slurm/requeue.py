@@ -74,6 +74,10 @@ class SlurmRequeue(L.Callback):
         ):
             return
         self._previous = {signum: signal.signal(signum, self._note) for signum in SIGNALS}
+        for signum in SIGNALS:
+            # Restart the system call the signal lands in (Python installs handlers without SA_RESTART):
+            # a DDP process waiting on its peers' sockets must not fail with EINTR for a mere note.
+            signal.siginterrupt(signum, False)
         # Its "SLURM auto-requeueing enabled" is about the SIGUSR1 handler that this one replaces.
         logging.getLogger("lightning.pytorch.trainer.connectors.signal_connector").setLevel(logging.WARNING)
 
