@@ -40,7 +40,7 @@ lessons: $(STAMP)  ## list every lesson with its defaults
 	@$(PY) -m lightning_lessons.lessons
 
 tensorboard: $(STAMP)  ## serve paths.log_dir (LOGS=<folder> for another) on 127.0.0.1
-	@logs="$${LOGS:-$$($(PY) -m lightning_lessons.runs)}"; mkdir -p "$$logs"; \
+	@logs="$${LOGS:-$$($(PY) -m lightning_lessons.results.runs)}"; mkdir -p "$$logs"; \
 	echo "TensorBoard: http://127.0.0.1:$(PORT)/ ($$logs)"; \
 	$(VENV)/bin/tensorboard --logdir "$$logs" --host 127.0.0.1 --port $(PORT)
 
@@ -75,7 +75,7 @@ bench: $(STAMP)  ## every lesson against its plain PyTorch twin, ms per step: ma
 	$(PY) scripts/benchmark.py $(ARGS)
 
 compare: $(STAMP)  ## a lesson and its plain twin, same seed: make compare LESSON=linear_regression ARGS="seed=1"
-	$(PY) -m lightning_lessons.compare lesson=$(LESSON) $(ARGS)
+	$(PY) -m lightning_lessons.twins.compare lesson=$(LESSON) $(ARGS)
 
 clean:  ## remove run outputs
 	rm -rf logs outputs multirun test-artifacts .pytest_cache .ruff_cache

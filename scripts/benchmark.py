@@ -24,12 +24,12 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from lightning_lessons.compare import run_lesson
 from lightning_lessons.config import compose
 from lightning_lessons.data import MNISTDataModule, TensorLoader
 from lightning_lessons.data.mnist import local_data_dir
 from lightning_lessons.lessons import lesson_names
 from lightning_lessons.twins import run_twin
+from lightning_lessons.twins.compare import run_lesson
 
 MNIST_STEPS = 40  # of batches of 64; smaller batches get more steps, for as many images
 MNIST_LESSONS = {"mnist_cnn", "denoise_mlp", "denoise_conv", "transfer_fashion"}

@@ -15,10 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-from lightning_lessons.config import compose
-from lightning_lessons.dashboards import (
+from dashboards import (
     browser_page,
     color_projector_by,
     show_graph,
@@ -26,9 +23,12 @@ from lightning_lessons.dashboards import (
     show_tags,
     tensorboard_server,
 )
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from lightning_lessons.config import compose
 from lightning_lessons.data.mnist import local_data_dir
-from lightning_lessons.studies import load_study, run_study
-from lightning_lessons.study_results import figure_path
+from lightning_lessons.studies.figures import figure_path
+from lightning_lessons.studies.run import load_study, run_study
 from lightning_lessons.train import train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,15 +18,18 @@ from PIL import Image
 from lightning_lessons.config import check_command_line, compose
 from lightning_lessons.data import MNISTDataModule, SyntheticRegressionDataModule
 from lightning_lessons.data.digits import load_digit
-from lightning_lessons.errors import DataError
-from lightning_lessons.runs import lesson_runs
+from lightning_lessons.engine.errors import DataError
+from lightning_lessons.results.runs import lesson_runs
 
 
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
         (["model.optimizer.lr=-0.1"], "model.optimizer.lr=-0.1 is out of range: must be > 0"),
-        (["lesson=two_layer_net_manual", "model.lr=0"], "model.lr=0 is out of range: must be > 0"),
+        (
+            ["lesson=two_layer_net_manual", "model.optimizer.lr=0"],
+            "model.optimizer.lr=0 is out of range: must be > 0",
+        ),
         (["data.batch_size=-3"], "data.batch_size=-3 is out of range: must be >= 1"),
         (["data.batch_size=0"], "null: the whole split in one batch"),
         (["data.n_samples=0"], "data.n_samples=0 is out of range: must be >= 1"),
@@ -48,6 +51,9 @@ from lightning_lessons.runs import lesson_runs
         ),
         (["lesson=denoise_conv", "monitor=val/psnr"], None),  # a metric it does log
         (["lesson=transfer_fashion", "monitor=val/acc_gain"], None),
+        # The learning rate is model.optimizer.lr in every lesson, the manual ones included.
+        (["lesson=two_layer_net_manual", "model.lr=0.1"], "Did you mean: model.optimizer.lr?"),
+        (["lesson=two_layer_net_manual", "model.optimizer.lr=0.1"], None),
     ],
 )
 def test_every_number_and_the_monitor_are_checked_before_anything_runs(argv, expected):
@@ -220,7 +226,10 @@ def test_predict_gets_known_digits_right(mnist_run, tmp_path):
 
 def test_a_diverging_manual_lesson_and_a_nan_validation_loss_stop_with_the_step(tmp_path):
     completed = cli(
-        "lesson=two_layer_net_manual", "model.lr=1", "trainer.max_epochs=20", f"paths.log_dir={tmp_path}"
+        "lesson=two_layer_net_manual",
+        "model.optimizer.lr=1",
+        "trainer.max_epochs=20",
+        f"paths.log_dir={tmp_path}",
     )
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert (
@@ -233,14 +242,14 @@ def test_a_diverging_manual_lesson_and_a_nan_validation_loss_stop_with_the_step(
 
 def test_the_atomic_checkpoint_write_survives_a_kill_in_the_middle(tmp_path):
     """kill -9 while a large checkpoint is being written leaves the previous one whole under its name."""
-    from lightning_lessons.checkpoints import AtomicCheckpointIO, read_checkpoint
+    from lightning_lessons.engine.checkpoints import AtomicCheckpointIO, read_checkpoint
 
     target = tmp_path / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint(
         {"state_dict": {"w": torch.zeros(3)}, "epoch": 1, "global_step": 1}, target
     )
     script = (
-        "import sys, torch\nfrom lightning_lessons.checkpoints import AtomicCheckpointIO\n"
+        "import sys, torch\nfrom lightning_lessons.engine.checkpoints import AtomicCheckpointIO\n"
         "AtomicCheckpointIO().save_checkpoint({'state_dict': {'w': torch.ones(50_000_000)}}, sys.argv[1])"
     )
     writer = subprocess.Popen([sys.executable, "-c", script, str(target)])
@@ -270,7 +279,7 @@ def test_what_monitor_may_name_is_what_a_fit_logs(lesson, run_lesson, tiny_mnist
 
 
 def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it(tmp_path):
-    from lightning_lessons.errors import TrainingDiverged
+    from lightning_lessons.engine.errors import TrainingDiverged
     from lightning_lessons.train import build
 
     cfg = lesson_config("nonlinear_regression", tmp_path, "trainer.max_epochs=20", "callbacks.progress=null")
@@ -286,7 +295,7 @@ def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it
 def test_a_diverging_full_batch_lesson_stops_at_the_very_update_inside_a_step_of_several(run_lesson):
     """R4 at lr=0.1 overflows at update 7; with 10 of the notes' epochs in each Lightning step the run
     still stops there, not at the end of the step, and names that update."""
-    from lightning_lessons.errors import TrainingDiverged
+    from lightning_lessons.engine.errors import TrainingDiverged
 
     with pytest.raises(TrainingDiverged, match=r"training loss became inf at step 7 \(epoch 6\)"):
         run_lesson(

@@ -19,7 +19,7 @@ def test_every_lesson_composes_and_passes_the_schema(lesson):
 
 NOTES = {
     "linear_regression_scratch": {
-        "model.lr": 1e-4,
+        "model.optimizer.lr": 1e-4,
         "trainer.max_epochs": 10000,
         "model.loss.reduction": "sum",
     },
@@ -33,7 +33,7 @@ NOTES = {
     "multifeature_regression_scratch": {
         "data.weights": [1.1, 2.2, 3.3],
         "data.bias": 4.4,
-        "model.lr": 0.003,
+        "model.optimizer.lr": 0.003,
         "trainer.max_epochs": 10000,
     },
     "nonlinear_regression": {
@@ -45,13 +45,17 @@ NOTES = {
     },
     "two_layer_net_manual": {
         "model.gradients": "manual",
-        "model.lr": 1e-6,
+        "model.optimizer.lr": 1e-6,
         "trainer.max_epochs": 20,
         "data.n_features": 1000,
         "data.n_outputs": 10,
         "model.net.hidden": 100,
     },
-    "two_layer_net_autograd": {"model.gradients": "autograd", "model.lr": 1e-6, "trainer.max_epochs": 20},
+    "two_layer_net_autograd": {
+        "model.gradients": "autograd",
+        "model.optimizer.lr": 1e-6,
+        "trainer.max_epochs": 20,
+    },
     "two_layer_net_sequential": {
         "model.net.hidden": [100],
         "model.optimizer.lr": 1e-4,

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import ROOT, cli, events, lesson_config
 
-from lightning_lessons.runs import lesson_runs
+from lightning_lessons.results.runs import lesson_runs
 from lightning_lessons.train import train
 
 # 200 epochs, logged every 10, validated, checkpointed and drawn every 20, a progress line every 10:

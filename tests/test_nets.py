@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from lightning_lessons.models import ManualRegressionModule
+from lightning_lessons.models import GradientDescent, ManualRegressionModule
 from lightning_lessons.nets import MLP, ScratchLinear, TwoLayerNet, scalar_parameters
 
 
@@ -21,9 +21,11 @@ def test_hand_written_gradients_need_the_summed_loss():
     import pytest
 
     with pytest.raises(ValueError, match="reduction=sum"):
-        ManualRegressionModule(TwoLayerNet(4, 3, 2), lr=0.1, gradients="manual")
+        ManualRegressionModule(TwoLayerNet(4, 3, 2), GradientDescent(lr=0.1), gradients="manual")
     with pytest.raises(ValueError, match="no hand-written gradients"):
-        ManualRegressionModule(ScratchLinear(2), lr=0.1, loss=nn.MSELoss(reduction="sum"), gradients="manual")
+        ManualRegressionModule(
+            ScratchLinear(2), GradientDescent(lr=0.1), loss=nn.MSELoss(reduction="sum"), gradients="manual"
+        )
 
 
 def test_mlp_is_the_notes_architecture():

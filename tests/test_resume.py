@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import MNIST_SMALL, ROOT, TINY_TRANSFER, cli, lesson_config
 
-from lightning_lessons.runs import Run, lesson_runs
+from lightning_lessons.results.runs import Run, lesson_runs
 from lightning_lessons.train import train
 
 QUIET = ("callbacks.progress=null", "print_config=false", "num_threads=1")

@@ -14,11 +14,11 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 from torch import nn
 
-from lightning_lessons import studies
 from lightning_lessons.config import check_command_line, compose
 from lightning_lessons.lessons import lesson_names
-from lightning_lessons.study_results import reload_check
-from lightning_lessons.sweeps import read_jobs
+from lightning_lessons.results.sweeps import read_jobs
+from lightning_lessons.studies import run as studies
+from lightning_lessons.studies.figures import reload_check
 
 HERE = Path(__file__).parent
 
@@ -107,7 +107,7 @@ def test_fitting_shows_a_larger_gap_for_the_largest_network_than_for_the_smalles
 
 
 def test_losses_l1_line_is_closer_to_the_outlier_free_line_than_mse(losses):
-    from lightning_lessons.runs import Run
+    from lightning_lessons.results.runs import Run
 
     records = {job.folder.name: Run(job.folder).metrics() for job in read_jobs(losses)}
     errors = {}

@@ -12,7 +12,7 @@ from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
 from tensorboard.plugins.projector.projector_plugin import _read_tensor_tsv_file
 
 from lightning_lessons.callbacks import EmbeddingProjector, ModelGraph, PRCurves, ScalarsLayout
-from lightning_lessons.callbacks.stepless import TRAINING_HOOKS
+from lightning_lessons.engine.workarounds import TRAINING_HOOKS
 from lightning_lessons.train import train
 
 QUIET = "callbacks.progress=null"

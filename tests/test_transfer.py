@@ -56,7 +56,7 @@ def transfer_config(source, output_dir, *overrides):
 
 def test_transfer_and_scratch_are_compared_in_one_run(source, tmp_path, caplog):
     run_dir = tmp_path / "run"
-    with caplog.at_level(logging.INFO, logger="lightning_lessons.summary"):
+    with caplog.at_level(logging.INFO, logger="lightning_lessons.results.summary"):
         result = train(transfer_config(source, run_dir, *NO_CHECKPOINTS))
     metrics = result["metrics"]
     for stage in ("val", "test"):

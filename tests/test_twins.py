@@ -13,9 +13,9 @@ import pytest
 import torch
 from conftest import MNIST_SMALL, TINY_TRANSFER, lesson_config
 
-from lightning_lessons.compare import largest_difference, run_lesson
 from lightning_lessons.twins import run_twin
 from lightning_lessons.twins.autograd import notes_gradient
+from lightning_lessons.twins.compare import largest_difference, run_lesson
 
 QUIET = ("callbacks.progress=null", "print_config=false")
 TINY_MNIST = (*MNIST_SMALL, "trainer.max_epochs=2")

@@ -114,6 +114,14 @@ def explain_unknown_key(key: str, node: object) -> str:
         if name in takes:
             return f"'{key}' is not set by this config, though {target} takes it: add it with +{key}=<value>"
         close = difflib.get_close_matches(name, allowed + [t for t in takes if t not in allowed], n=3)
+        # One level down too: `model.lr` is `model.optimizer.lr` in every lesson.
+        close += [
+            f"{child}.{name}"
+            for child in allowed
+            if not OmegaConf.is_interpolation(node, child)
+            and isinstance(node[child], DictConfig)
+            and name in node[child]
+        ]
         prefix = f"{parent}." if parent else ""
         if close:
             lines.append("Did you mean: " + ", ".join(prefix + c for c in close) + "?")
@@ -127,7 +135,7 @@ def explain_unknown_key(key: str, node: object) -> str:
 
 def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     """`key=value` overrides on a saved config (eval), refusing keys it does not have as `train` does."""
-    from lightning_lessons.errors import ConfigError
+    from lightning_lessons.engine.errors import ConfigError
 
     parser = OverridesParser.create()
     for override in overrides:
@@ -152,7 +160,7 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
     (`a=1,2` under `-m`) are left to each job's own check; Hydra's flags (`--help`, `--cfg`, ...)
     are left to Hydra.
     """
-    from lightning_lessons.outputs import output_folder_problem
+    from lightning_lessons.results.runs import log_folder_problem
     from lightning_lessons.schema import check_config
 
     if any(arg.startswith("-") and arg not in ("-m", "--multirun") for arg in argv):
@@ -172,4 +180,4 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
     problems = check_config(cfg)
     if problems:
         return "\n".join(problems)
-    return output_folder_problem(cfg.paths.log_dir, cfg.min_free_mb)
+    return log_folder_problem(cfg.paths.log_dir, cfg.min_free_mb)

@@ -12,9 +12,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from lightning_lessons.cli import parse_key_values
-from lightning_lessons.errors import CheckpointError, ConfigError, RunFolderError, run_or_explain
-from lightning_lessons.runs import Run, run_folder, run_of_checkpoint
+from lightning_lessons.config import apply_overrides
+from lightning_lessons.engine.arguments import parse_key_values
+from lightning_lessons.engine.checkpoints import read_checkpoint
+from lightning_lessons.engine.errors import CheckpointError, ConfigError, RunFolderError, run_or_explain
+from lightning_lessons.results.runs import Run, run_folder, run_of_checkpoint
+from lightning_lessons.results.tables import aligned
+from lightning_lessons.schema import check_config
+from lightning_lessons.train import build
 
 USAGE = "say which run: make eval RUN=logs/<lesson>/<run> (or run=<run folder>, or ckpt_path=<checkpoint>)"
 
@@ -43,11 +48,6 @@ def evaluate(
 
 def tested_metrics(found: Run, checkpoint: Path, overrides: list[str] = ()) -> dict[str, float]:
     """Rebuild the run from its saved config (with `overrides`) and test `checkpoint` on its test split."""
-    from lightning_lessons.checkpoints import read_checkpoint
-    from lightning_lessons.config import apply_overrides
-    from lightning_lessons.schema import check_config
-    from lightning_lessons.train import build
-
     cfg = apply_overrides(found.config(), overrides)
     problems = check_config(cfg)
     if problems:
@@ -74,10 +74,11 @@ def main() -> None:
     run, checkpoint = run_or_explain(lambda: chosen(settings.get("run"), settings.get("ckpt_path")))
     metrics = run_or_explain(lambda: tested_metrics(run, checkpoint, overrides))
     logged = (run.metrics() or {}).get("metrics", {})
-    print(f"{'metric':<12} {'now':>12} {'logged by train':>16}")
-    for name, value in metrics.items():
-        before = f"{logged[name]:>16.6g}" if name in logged else f"{'-':>16}"
-        print(f"{name:<12} {value:>12.6g} {before}")
+    rows = [("metric", "now", "logged by train")] + [
+        (name, f"{value:.6g}", f"{logged[name]:.6g}" if name in logged else "-")
+        for name, value in metrics.items()
+    ]
+    print("\n".join(aligned(rows, right=(1, 2), gap=" ", widths=(12, 12, 16))))
 
 
 if __name__ == "__main__":

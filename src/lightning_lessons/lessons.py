@@ -1,10 +1,11 @@
-"""`make lessons`: every lesson with its one-line description and the defaults it runs with."""
+"""`make lessons`: every lesson with its code, one-line description and the defaults it runs with."""
 
 from __future__ import annotations
 
 from omegaconf import DictConfig
 
 from lightning_lessons.config import CONF_DIR, compose
+from lightning_lessons.results.tables import aligned
 
 
 def lesson_names() -> list[str]:
@@ -13,24 +14,26 @@ def lesson_names() -> list[str]:
 
 def defaults_text(cfg: DictConfig) -> str:
     """The settings that define a lesson at a glance: epochs, batch, optimizer and learning rate."""
-    model = cfg.model
-    if "optimizer" in model:
-        optimizer = f"{model.optimizer._target_.rsplit('.', 1)[-1]}(lr={model.optimizer.lr:g})"
-    else:
-        optimizer = f"w -= {model.lr:g} * grad"
+    optimizer = cfg.model.optimizer
+    name = optimizer._target_.rsplit(".", 1)[-1]
+    update = f"w -= {optimizer.lr:g} * grad" if name == "GradientDescent" else f"{name}(lr={optimizer.lr:g})"
     batch = cfg.data.get("batch_size") or "full"
-    return f"{cfg.trainer.max_epochs} epochs, batch {batch}, {optimizer}"
+    return f"{cfg.trainer.max_epochs} epochs, batch {batch}, {update}"
+
+
+def lessons_text() -> str:
+    """Two lines a lesson, in the notes' order of codes: code, name and description; its defaults."""
+    default = compose().lesson_name
+    configs = [compose([f"lesson={name}"]) for name in lesson_names()]
+    rows = []
+    for cfg in sorted(configs, key=lambda cfg: ("RCVDT".index(cfg.code[0]), cfg.code)):
+        name = cfg.lesson_name + (" *" if cfg.lesson_name == default else "")
+        rows += [(cfg.code, name, cfg.description), ("", "", f"defaults: {defaults_text(cfg)}")]
+    return "\n".join(aligned(rows))
 
 
 def main() -> None:
-    default = compose().lesson_name
-    rows = []
-    for name in lesson_names():
-        cfg = compose([f"lesson={name}"])
-        rows.append((name + (" *" if name == default else ""), cfg.description, defaults_text(cfg)))
-    width = max(len(row[0]) for row in rows)
-    for name, description, defaults in rows:
-        print(f"{name:<{width}}  {description}\n{'':<{width}}  defaults: {defaults}")
+    print(lessons_text())
     print('\n* the default.  Run one: make train LESSON=<name> [ARGS="key=value ..."]')
 
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 import sys
 
 import torch
+from hydra.utils import instantiate
 
-from lightning_lessons.cli import parse_key_values
-from lightning_lessons.errors import ConfigError, fail, run_or_explain
-from lightning_lessons.runs import run_of_checkpoint
+from lightning_lessons.data.digits import load_digit
+from lightning_lessons.engine.arguments import parse_key_values
+from lightning_lessons.engine.checkpoints import read_checkpoint
+from lightning_lessons.engine.errors import ConfigError, fail, run_or_explain
+from lightning_lessons.results.runs import run_of_checkpoint
+from lightning_lessons.results.tables import aligned
 
 
 def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
     """(file, digit, probability) for each image, by the checkpoint's model."""
-    from hydra.utils import instantiate
-
-    from lightning_lessons.checkpoints import read_checkpoint
-    from lightning_lessons.data.digits import load_digit
-
     weights = read_checkpoint(ckpt_path)["state_dict"]  # missing or damaged: named before anything else
     cfg = run_of_checkpoint(ckpt_path).config()
     if "mean" not in cfg.data or cfg.model.get("num_classes") is None:
@@ -39,10 +38,8 @@ def main() -> None:
     if extra or not {"ckpt_path", "images"} <= settings.keys():
         fail("usage: python -m lightning_lessons.predict ckpt_path=<checkpoint> images=a.png,b.png")
     rows = run_or_explain(lambda: predict(settings["ckpt_path"], settings["images"].split(",")))
-    width = max(len("file"), *(len(path) for path, _, _ in rows))
-    print(f"{'file':<{width}}  digit  probability")
-    for path, digit, probability in rows:
-        print(f"{path:<{width}}  {digit:>5}  {probability:>11.3f}")
+    table = [("file", "digit", "probability")] + [(path, str(d), f"{p:.3f}") for path, d, p in rows]
+    print("\n".join(aligned(table, right=(1, 2))))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightning_lessons.errors import fail
-from lightning_lessons.runs import all_runs, log_dir
+from lightning_lessons.engine.errors import fail
+from lightning_lessons.results.runs import all_runs, log_dir
+from lightning_lessons.results.tables import aligned
 
 # Overrides that pick the seed, where outputs go or what the console shows, not what was tried: runs
 # differing only in these are repeats of one experiment. The lesson is the table's own heading.
@@ -81,12 +82,7 @@ def report_text(runs: list[Result]) -> str:
                 )
                 rows.append((label, name, f"{mean:.6g}", shown_std, n))
                 label = ""
-        widths = [max(len(row[i]) for row in rows) for i in range(5)]
-        lines = [
-            "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            for row in rows
-        ]
-        blocks.append("\n".join([heading, *(line.rstrip() for line in lines)]))
+        blocks.append("\n".join([heading, *aligned(rows, indent="  ")]))
     return "\n\n".join(blocks)
 
 

@@ -29,6 +29,7 @@ class RunSettings:
     """The top-level keys of `conf/train.yaml` that are not config groups."""
 
     lesson_name: str
+    code: str
     description: str
     seed: int
     ckpt_path: str | None

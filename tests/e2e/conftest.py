@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ARTIFACTS, lesson_config, write_tiny_mnist
-
-from lightning_lessons.dashboards import browser_page, tensorboard_server
+from dashboards import browser_page, tensorboard_server
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import time
 
 import pytest
 from conftest import MNIST_SMALL, screenshot
-
-from lightning_lessons.dashboards import get_json, show_tags
+from dashboards import get_json, show_tags
 
 pytestmark = pytest.mark.e2e
 

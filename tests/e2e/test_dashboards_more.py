@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import MNIST_SMALL, screenshot
-
-from lightning_lessons.dashboards import (
+from dashboards import (
     color_projector_by,
     show_graph,
     show_projector,

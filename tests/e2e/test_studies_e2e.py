@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 from conftest import ARTIFACTS
+from dashboards import browser_page, show_tags, tensorboard_server
 
-from lightning_lessons import studies
-from lightning_lessons.dashboards import browser_page, show_tags, tensorboard_server
+from lightning_lessons.studies import run as studies
 
 pytestmark = pytest.mark.e2e
 

@@ -3,14 +3,15 @@
 from lightning_lessons.callbacks.checkpoint import LessonCheckpoint
 from lightning_lessons.callbacks.classification import DecisionRegions, PredictionFigures
 from lightning_lessons.callbacks.denoising import DenoisingFigures
+from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
 from lightning_lessons.callbacks.graph import ModelGraph
 from lightning_lessons.callbacks.layout import ScalarsLayout, add_layout_charts
 from lightning_lessons.callbacks.pr_curves import PRCurves
 from lightning_lessons.callbacks.progress import LessonProgressBar
 from lightning_lessons.callbacks.projector import EmbeddingProjector
 from lightning_lessons.callbacks.regression import FitFigure, ParameterTracker
-from lightning_lessons.callbacks.stepless import StepFreeCallback
-from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
+from lightning_lessons.callbacks.tensorboard import tensorboard_writer
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 __all__ = [
     "DecisionRegions",

@@ -7,6 +7,8 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from lightning_lessons.engine.workarounds import checkpoint_cadence, checkpoint_state_key, last_saved_step
+
 
 class LessonCheckpoint(ModelCheckpoint):
     """`ModelCheckpoint` (same arguments) that skips its per-step and per-epoch bookkeeping between saves.
@@ -22,16 +24,17 @@ class LessonCheckpoint(ModelCheckpoint):
         # with more epochs would then not find the best-model bookkeeping in the checkpoint. The key
         # is also formatted for every hook call of every step, so it is computed once.
         if "_cached_state_key" not in self.__dict__:
-            self._cached_state_key = self._generate_state_key(monitor=self.monitor, mode=self.mode)
+            self._cached_state_key = checkpoint_state_key(self)
         return self._cached_state_key
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: object, **kwargs: object) -> None:
         # Saves by step or by time are off in the lessons' configs; skip the checks made every step.
-        if self._every_n_train_steps >= 1 or self._train_time_interval is not None:
+        _, every_n_steps, interval = checkpoint_cadence(self)
+        if every_n_steps >= 1 or interval is not None:
             super().on_train_batch_end(trainer, *args, **kwargs)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        every = self._every_n_epochs
+        every = checkpoint_cadence(self)[0]
         if every >= 1 and (trainer.current_epoch + 1) % every == 0:
             super().on_train_epoch_end(trainer, pl_module)
 
@@ -40,7 +43,7 @@ class LessonCheckpoint(ModelCheckpoint):
         # training processes, so a multi-process run keeps its optimizer state too.
         # Not after fast_dev_run (debug=fast): a one-batch check must leave nothing that resume or T1's
         # source lookup would take for a trained run.
-        if self.dirpath and not trainer.fast_dev_run and trainer.global_step != self._last_global_step_saved:
+        if self.dirpath and not trainer.fast_dev_run and trainer.global_step != last_saved_step(self):
             last = Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
             trainer.save_checkpoint(last, weights_only=False)
             self.last_model_path = str(last)

@@ -6,8 +6,9 @@ import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
-from lightning_lessons.plots import confusion_figure, decision_figure, prediction_grid_figure
+from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
+from lightning_lessons.callbacks.plots import confusion_figure, decision_figure, prediction_grid_figure
+from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 
 
 class DecisionRegions(EveryNEpochs):

@@ -6,8 +6,8 @@ import lightning as L
 from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
+from lightning_lessons.callbacks.plots import image_rows_figure
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.plots import image_rows_figure
 
 
 class DenoisingFigures(L.Callback):

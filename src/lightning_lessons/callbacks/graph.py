@@ -6,8 +6,8 @@ import warnings
 
 import lightning as L
 
-from lightning_lessons.callbacks.stepless import StepFreeCallback
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
 class ModelGraph(StepFreeCallback):

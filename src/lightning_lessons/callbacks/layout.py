@@ -8,8 +8,8 @@ from weakref import WeakKeyDictionary
 import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
-from lightning_lessons.callbacks.stepless import StepFreeCallback
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 _LAYOUTS: WeakKeyDictionary[SummaryWriter, dict[str, dict[str, list]]] = WeakKeyDictionary()
 

@@ -7,8 +7,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from lightning_lessons.callbacks.stepless import StepFreeCallback
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
 class PRCurves(StepFreeCallback):

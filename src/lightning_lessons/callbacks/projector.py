@@ -13,8 +13,8 @@ from PIL import Image
 from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
 from torch import Tensor
 
-from lightning_lessons.callbacks.stepless import StepFreeCallback
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 CONFIG_FILE = "projector_config.pbtxt"  # where TensorBoard's projector looks, in each run's folder
 

@@ -8,10 +8,11 @@ import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
+from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
 from lightning_lessons.callbacks.layout import add_layout_charts
-from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
+from lightning_lessons.callbacks.plots import fit_figure
+from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 from lightning_lessons.nets import scalar_parameters
-from lightning_lessons.plots import fit_figure
 
 
 class FitFigure(EveryNEpochs):

@@ -1,69 +1,29 @@
-"""What every lesson's LightningModule shares: network, loss, logging cadence, optimizer."""
+"""The LightningModule every lesson builds on: a plain `nn.Module` network, a loss, an optimizer,
+and the validation and test metrics. Speed machinery and guards live beside it (`fast_steps.py`,
+`guards.py`), so this reads as the lesson does."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import lightning as L
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torchmetrics import MeanMetric
 
-from lightning_lessons.errors import ConfigError, TrainingDiverged
+from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.models.fast_steps import FastSteps
+from lightning_lessons.models.guards import Guards
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
-RNG_KEY = "rng_states"
 
 
-def rng_states() -> dict[str, Any]:
-    """The state of the generators training draws from: torch's, on the CPU and each GPU. (The lessons
-    draw nothing from Python's or NumPy's; tensors also keep the checkpoint loadable with weights_only.)"""
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
-    return {"torch": torch.get_rng_state(), "cuda": cuda}
-
-
-def restore_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-UPDATE_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad")
-
-
-def _update_hooks_in_use(trainer: L.Trainer) -> bool:
-    """Whether anything would see an update's hooks (a callback or the module overriding one), or the
-    backward pass and step need Lightning's handling (several processes, a precision plugin's scaling).
-    The several updates of a full-batch step make theirs plainly otherwise: those hooks and wrappers cost
-    more than the notes' whole update (R1: ~0.3 ms)."""
-    from lightning.pytorch.plugins.precision import Precision
-    from lightning.pytorch.strategies import SingleDeviceStrategy
-
-    if type(trainer.precision_plugin) is not Precision or not isinstance(
-        trainer.strategy, SingleDeviceStrategy
-    ):
-        return True
-    module = trainer.lightning_module
-    for hook in UPDATE_HOOKS:
-        if getattr(type(module), hook) is not getattr(L.LightningModule, hook):
-            return True
-        if any(
-            callable(getattr(c, hook, None)) and getattr(type(c), hook) is not getattr(L.Callback, hook)
-            for c in trainer.callbacks
-        ):
-            return True
-    return False
-
-
-class LessonModule(L.LightningModule):
+class LessonModule(FastSteps, Guards):
     """Trains any plain `nn.Module` (`net`) with a loss module and an optimizer partial from the config.
 
-    Training metrics are logged only at the steps the loggers write (`trainer.log_every_n_steps`)
-    and at the last step: `self.log` costs more than a whole step of the tiny full-batch lessons,
-    and the values in between would never reach a logger anyway.
+    A lesson writes `loss_step` (the training loss of a batch, logged with `log_train`) and, for
+    metrics beyond the loss, `update_metrics`.
     """
 
     # What it logs as `train/<name>` and `val/<name>` (and `test/<name>`): what `monitor` may name.
@@ -90,7 +50,6 @@ class LessonModule(L.LightningModule):
         # The loss over a whole split, weighted by batch size: with several processes, torchmetrics
         # gathers every process's sums, so `val/loss` is the loss over the whole set, not a mean of means.
         self.mean_loss = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
-        self._plain_updates = False
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(self.memory_format(x))
@@ -102,150 +61,10 @@ class LessonModule(L.LightningModule):
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
-    @property
-    def epochs_per_step(self) -> int:
-        """How many of the notes' epochs one training step runs (LessonTrainer); 0: Lightning's own
-        optimization, one update a step."""
-        return getattr(self._trainer, "epochs_per_step", 0)
-
-    @property
-    def automatic_optimization(self) -> bool:
-        # Several updates in one step (or a lesson that updates by hand) step the optimizer themselves.
-        return self._automatic_optimization and not self.epochs_per_step
-
-    @automatic_optimization.setter
-    def automatic_optimization(self, automatic: bool) -> None:
-        self._automatic_optimization = automatic
-
-    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        """One update, or `epochs_per_step` of the notes' full-batch epochs in a row on the same batch."""
-        if self.automatic_optimization:
-            return self.loss_step(batch)
-        per_step = max(1, self.epochs_per_step)
-        for index in range(per_step):
-            loss = self.update(batch)
-            if not math.isfinite(loss.item()):  # stop at the very update, not at the end of the step
-                epoch = self.trainer.current_epoch - per_step + 1 + index
-                raise TrainingDiverged(self._divergence_message("training", loss.item(), epoch))
-        if self.epochs_per_step > 1:
-            # Lightning's logging step, which TensorBoard's x-axis and the logging cadence follow, counts
-            # batches: keep it counting updates, as with one update a step (it adds this batch's one).
-            self.trainer.fit_loop.epoch_loop._batches_that_stepped = self.global_step - 1
-        return loss
-
-    def loss_step(self, batch: tuple[Tensor, ...]) -> Tensor:
-        """The training loss of one batch (logging the lesson's training metrics at logging steps)."""
-        raise NotImplementedError
-
-    def update(self, batch: tuple[Tensor, ...]) -> Tensor:
-        """One of the notes' updates by the configured optimizer: zero_grad, loss, backward, step."""
-        optimizer = self.optimizers()
-        optimizer.zero_grad()
-        loss = self.loss_step(batch)
-        self.backward_loss(loss)
-        if self._plain_updates:
-            optimizer.optimizer.step()
-            self.count_step()
-        else:
-            optimizer.step()
-        return loss.detach()
-
-    def on_train_start(self) -> None:
-        self._plain_updates = self.epochs_per_step > 0 and not _update_hooks_in_use(self.trainer)
-
-    def backward_loss(self, loss: Tensor) -> None:
-        """`manual_backward`, or the plain `loss.backward()` where it would do nothing more."""
-        if self._plain_updates:
-            loss.backward()
-        else:
-            self.manual_backward(loss)
-
-    def count_step(self) -> None:
-        """Count an update that no Lightning optimizer made, as Lightning counts its own: `global_step`
-        follows it, and checkpoints after the first are not skipped as "already saved"."""
-        progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
-        progress.increment_ready()
-        progress.increment_completed()
-
-    def __setattr__(self, name: str, value: object) -> None:
-        # Lightning records the running hook's name on the module around every hook call, dozens
-        # of times a step; `nn.Module.__setattr__` would look for parameters and submodules each time.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
-    def transfer_batch_to_device(self, batch: object, device: torch.device, dataloader_idx: int) -> object:
-        # Lesson data already lives on the Trainer's device (see TensorDataModule): skip the walk
-        # over the batch that would move each tensor to where it already is.
-        if isinstance(batch, (tuple, list)) and all(
-            isinstance(t, Tensor) and t.device == device for t in batch
-        ):
-            return batch
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Dropout, D1/D2's training noise and other random layers draw from the global generators:
-        # with their state in the checkpoint, a resumed run draws what the uninterrupted one would.
-        checkpoint[RNG_KEY] = rng_states()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if RNG_KEY in checkpoint:
-            restore_rng_states(checkpoint[RNG_KEY])
-
     def configure_optimizers(self) -> Optimizer:
         if self.optimizer_factory is None:
             raise ConfigError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
         return self.optimizer_factory(self.parameters())
-
-    def on_train_batch_end(self, outputs: Tensor | dict[str, Tensor], batch: object, batch_idx: int) -> None:
-        # A NaN loss poisons every later step and checkpoint: stop at once.
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        # `math.isfinite(loss.item())`: 1 us, where `torch.isfinite(loss)` costs 13 us a step here.
-        if isinstance(loss, Tensor) and loss.numel() == 1 and not math.isfinite(loss.item()):
-            raise TrainingDiverged(self._divergence_message("training", loss.item()))
-
-    def on_validation_batch_end(self, outputs: Tensor, batch: object, batch_idx: int) -> None:
-        # Checkpoints are saved after validation: weights whose validation loss is not finite are
-        # stopped here, so the last checkpoint on disk is always a good one.
-        if (
-            self.trainer.state.fn == "fit"
-            and isinstance(outputs, Tensor)
-            and not torch.isfinite(outputs).all()
-        ):
-            raise TrainingDiverged(self._divergence_message("validation", float(outputs)))
-
-    def _divergence_message(self, which: str, loss: float, epoch: int | None = None) -> str:
-        trainer = self.trainer
-        epoch = trainer.current_epoch if epoch is None else epoch
-        # Manual lessons have no optimizer; Lightning then holds a stand-in with no parameter groups.
-        groups = trainer.optimizers[0].param_groups if trainer.optimizers else []
-        lr = groups[0]["lr"] if groups else getattr(self, "lr", None)
-        checkpoint = trainer.checkpoint_callback
-        last = checkpoint.last_model_path if checkpoint is not None else ""
-        return (
-            f"the {which} loss became {loss} at step {trainer.global_step} (epoch {epoch}); "
-            "the run was stopped. The usual cause is a learning rate too large for this lesson"
-            + (f" (lr={lr:g}: try a tenth of it)" if lr is not None else "")
-            + "; otherwise look for inf or NaN in the data. "
-            + (f"The last good checkpoint is {last}." if last else "No checkpoint had been saved yet.")
-        )
-
-    def should_log_step(self) -> bool:
-        trainer = self.trainer
-        every = trainer.log_every_n_steps
-        if not every:  # logging is off (log_every_n_steps=0, or a barebones Trainer)
-            return False
-        last = trainer.is_last_batch and trainer.current_epoch + 1 >= trainer.max_epochs
-        return last or (self.global_step + 1) % every == 0
-
-    def log_train(self, batch_size: int, **metrics: Callable[[], Tensor] | Tensor) -> None:
-        """Log `train/<name>` at logging steps; a callable value is computed only then."""
-        if self.should_log_step():
-            values = {
-                f"train/{name}": value() if callable(value) else value for name, value in metrics.items()
-            }
-            self.log_dict(values, prog_bar=True, batch_size=batch_size)
 
     def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
         """Loss on a validation or test batch, logged as `<stage>/loss`, then the lesson's metrics."""

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-from lightning_lessons.errors import ConfigError
+from lightning_lessons.engine.errors import ConfigError
 from lightning_lessons.models.base import LessonModule
+
+
+@dataclass(frozen=True)
+class GradientDescent:
+    """The hand-written update `w -= lr * w.grad` as the manual lessons' `model.optimizer`: the learning
+    rate is `model.optimizer.lr` in every lesson."""
+
+    lr: float
 
 
 class ManualRegressionModule(LessonModule):
@@ -21,13 +30,18 @@ class ManualRegressionModule(LessonModule):
     def __init__(
         self,
         net: nn.Module,
-        lr: float,
+        optimizer: GradientDescent,
         loss: nn.Module | None = None,
         gradients: Literal["autograd", "manual"] = "autograd",
     ) -> None:
         super().__init__(net, loss)
+        if not isinstance(optimizer, GradientDescent):
+            raise ConfigError(
+                "this lesson updates its weights by hand (w -= lr * grad): it takes no torch optimizer; "
+                "set its learning rate with model.optimizer.lr=<value>"
+            )
         self.automatic_optimization = False
-        self.lr = lr
+        self.lr = optimizer.lr
         self.gradients = gradients
         if gradients == "manual":
             if not hasattr(net, "manual_gradients"):
@@ -40,6 +54,9 @@ class ManualRegressionModule(LessonModule):
 
     def configure_optimizers(self) -> None:
         return None
+
+    def hand_lr(self) -> float:
+        return self.lr
 
     def compute_gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         if self.gradients == "manual":

@@ -12,7 +12,7 @@ from lightning_lessons.twins.common import TwinRun, loss_function, named, networ
 def run(cfg: DictConfig) -> TwinRun:
     datamodule = prepare(cfg)
     net = network(cfg)
-    loss_fn, lr, by_hand = loss_function(cfg), cfg.model.lr, cfg.model.gradients == "manual"
+    loss_fn, lr, by_hand = loss_function(cfg), cfg.model.optimizer.lr, cfg.model.gradients == "manual"
 
     def step(batch: tuple[Tensor, ...]) -> Tensor:
         x, y = batch

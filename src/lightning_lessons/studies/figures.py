@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from hydra.utils import instantiate
 from matplotlib.figure import Figure
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import Tensor, nn
 
-from lightning_lessons.sweeps import Job
+from lightning_lessons.callbacks.state_dict import PREDICTIONS, STATE_DICT
+from lightning_lessons.engine.checkpoints import read_checkpoint
+from lightning_lessons.results.runs import Run
+from lightning_lessons.results.sweeps import Job
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink"]
 
@@ -27,8 +32,6 @@ def figure_path(folder: Path) -> Path:
 
 def loss_curve(job: Job, tag: str = "train/loss") -> tuple[list[int], list[float]]:
     """A scalar's steps and values from the job's TensorBoard event files."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
     events = EventAccumulator(str(job.folder), size_guidance={"scalars": 0})
     events.Reload()
     scalars = events.Scalars(tag) if tag in events.Tags()["scalars"] else []
@@ -53,11 +56,6 @@ class Fit:
 
 def fitted(job: Job) -> Fit:
     """The job's data, rebuilt from its saved config and seed, and its network from `last.ckpt`."""
-    from hydra.utils import instantiate
-
-    from lightning_lessons.checkpoints import read_checkpoint
-    from lightning_lessons.runs import Run
-
     run = Run(job.folder)
     cfg = run.config()
     datamodule = instantiate(cfg.data)
@@ -182,11 +180,6 @@ def losses(folder: Path, jobs: list[Job]) -> list[str]:
 def reload_check(job: Job) -> tuple[Tensor, Tensor, Tensor]:
     """Load the job's saved `state_dict` into a fresh network, as the notes do, and predict again:
     the inputs, the trained network's predictions and the reloaded network's."""
-    from hydra.utils import instantiate
-
-    from lightning_lessons.callbacks.state_dict import PREDICTIONS, STATE_DICT
-    from lightning_lessons.runs import Run
-
     saved = torch.load(job.folder / PREDICTIONS)
     fresh = instantiate(Run(job.folder).config().model.net)
     fresh.load_state_dict(torch.load(job.folder / STATE_DICT))

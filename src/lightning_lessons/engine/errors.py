@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+
 T = TypeVar("T")
 EXIT_CODE = 2  # what argparse and Hydra use for a bad command line
 
@@ -44,8 +46,6 @@ class TrainingDiverged(UserError, RuntimeError):
 
 def user_error(error: BaseException | None) -> BaseException | None:
     """The user's mistake behind an exception, following `__cause__` through wrappers; None for a bug."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
     while error is not None:
         # Lightning's MisconfigurationException: Trainer settings this machine cannot honour (more
         # devices than it has, a strategy its accelerator lacks, ...).

@@ -16,6 +16,9 @@ import lightning as L
 from omegaconf import DictConfig
 
 from lightning_lessons.config import compose, register_resolvers
+from lightning_lessons.engine.errors import UserError, fail
+from lightning_lessons.results.tables import aligned
+from lightning_lessons.train import build
 from lightning_lessons.twins import TwinRun, run_twin
 from lightning_lessons.twins.common import WARMUP
 
@@ -45,8 +48,6 @@ class StepClock(L.Callback):
 
 def run_lesson(cfg: DictConfig) -> TwinRun:
     """Fit the Lightning lesson (no test phase); its weights, last training loss and step times."""
-    from lightning_lessons.train import build
-
     experiment = build(cfg)
     clock = StepClock()
     experiment.trainer.callbacks.append(clock)
@@ -104,11 +105,7 @@ def table(twin: TwinRun, lesson: TwinRun) -> str:
     ratio = lesson.ms_per_step / twin.ms_per_step if twin.timed_steps and lesson.timed_steps else float("nan")
     rows.append(("ms per step", f"{twin.ms_per_step:.3f}", f"{lesson.ms_per_step:.3f}", f"{ratio:.2f}x"))
     header = ("", "plain twin", "Lightning lesson", "difference")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-    lines = [
-        "  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
-        for row in [header, *rows]
-    ]
+    lines = aligned([header, *rows], right=(1, 2, 3))
     lines.insert(1, "-" * len(lines[0]))
     lines.append(
         f"largest weight difference: {largest_difference(twin, lesson):.3g}  (ratio = lesson / twin per step)"
@@ -130,8 +127,6 @@ def compare(overrides: list[str]) -> tuple[TwinRun, TwinRun]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from lightning_lessons.errors import UserError, fail
-
     register_resolvers()
     overrides = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -17,7 +17,10 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from lightning_lessons.config import CONF_DIR, compose, stamp
-from lightning_lessons.sweeps import RESULTS_FILE, Job, read_jobs, table_text, write_csv
+from lightning_lessons.data.mnist import local_data_dir
+from lightning_lessons.results.sweeps import RESULTS_FILE, Job, read_jobs, table_text, write_csv
+from lightning_lessons.results.tables import aligned
+from lightning_lessons.studies.figures import finish
 
 STUDY_DIR = CONF_DIR / "study"
 
@@ -64,8 +67,6 @@ class Study:
 
 
 def _mnist_dir() -> Path:
-    from lightning_lessons.data.mnist import local_data_dir
-
     return local_data_dir(CONF_DIR.parent)
 
 
@@ -93,8 +94,6 @@ def run_study(study: Study, log_dir: Path | str = "logs", overrides: Sequence[st
 
     Returns the study's folder; exits non-zero after the table when a job failed, as a sweep does.
     """
-    from lightning_lessons.study_results import finish
-
     folder = Path(log_dir).resolve() / "studies" / study.name / stamp()
     for command in study.commands(folder, overrides):
         subprocess.run(command, check=False)  # a failed job is recorded in its folder and shown below
@@ -120,8 +119,7 @@ def run_study(study: Study, log_dir: Path | str = "logs", overrides: Sequence[st
 
 def list_studies() -> str:
     names = study_names()
-    width = max(len(name) for name in names)
-    lines = [f"{name:<{width}}  {load_study(name).description}" for name in names]
+    lines = aligned([(name, load_study(name).description) for name in names])
     return "\n".join([*lines, '\nRun one: make study NAME=<name> [ARGS="key=value ..."]'])
 
 
@@ -134,7 +132,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     name, *overrides = args
     log_dir = next((o.split("=", 1)[1] for o in overrides if o.startswith("paths.log_dir=")), None)
     run_study(load_study(name), log_dir or compose().paths.log_dir, overrides)
-
-
-if __name__ == "__main__":
-    main()

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import traceback
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from lightning_lessons.engine.resume import RESUMING
 from lightning_lessons.nets import scalar_parameters
-from lightning_lessons.runs import Run
+from lightning_lessons.results.runs import Run
+from lightning_lessons.results.tables import aligned
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +98,6 @@ def task_overrides() -> list[str]:
     Saved beside the metrics so that reports can group runs by what was changed, seeds apart. What
     a resume adds (its own checkpoint, the paths pinned from the run's config) is not a setting.
     """
-    from hydra.core.hydra_config import HydraConfig
-
-    from lightning_lessons.resume import RESUMING
-
     typed = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     return [override for override in typed if override != RESUMING]
 
@@ -135,14 +133,14 @@ def summary_text(result: dict[str, Any], run: Run) -> str:
     lines.append(f"  config       {_shown(run.config_path)}")
     lines.append(f"  tensorboard  make tensorboard, or: tensorboard --logdir {_shown(output_dir.parent)}")
     learned, targets = result["parameters"], result["target_parameters"] or {}
-    width = max(12, *(len(name) for name in [*learned, *result["metrics"]]))
+    # Two tables, one under the other, with the same columns' widths.
+    widths = (max(12, *(len(name) for name in [*learned, *result["metrics"]])), 10, 10)
     if learned:
-        lines.append(f"  {'parameter':<{width}} {'learned':>10} {'target':>10}")
-        for name, value in learned.items():
-            target = f"{targets[name]:>10.4f}" if name in targets else f"{'':>10}"
-            lines.append(f"  {name:<{width}} {value:>10.4f} {target}")
-    lines.append(f"  {'metric':<{width}} {'value':>10}")
-    for name, value in result["metrics"].items():
-        shown = f"{value:>10.6g}" if math.isfinite(value) else f"{value:>10}"
-        lines.append(f"  {name:<{width}} {shown}")
+        rows = [("parameter", "learned", "target")] + [
+            (name, f"{value:.4f}", f"{targets[name]:.4f}" if name in targets else "")
+            for name, value in learned.items()
+        ]
+        lines += aligned(rows, right=(1, 2), gap=" ", indent="  ", widths=widths)
+    rows = [("metric", "value")] + [(name, f"{value:.6g}") for name, value in result["metrics"].items()]
+    lines += aligned(rows, right=(1,), gap=" ", indent="  ", widths=widths)
     return "\n".join(lines)

@@ -19,8 +19,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import SWEEP_STAMP, stamp
-from lightning_lessons.resume import RESUMING
-from lightning_lessons.runs import Run
+from lightning_lessons.engine.resume import RESUMING
+from lightning_lessons.results.runs import Run
+from lightning_lessons.results.tables import aligned
 
 RESULTS_FILE = "results.csv"
 SQLITE = "sqlite:///"
@@ -95,11 +96,8 @@ def table_text(jobs: list[Job]) -> str:
         + ([job.error] if errors else [])
         for job in jobs
     ]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
     text = ["every job: " + " ".join(f"{key}={jobs[0].overrides[key]}" for key in shared)] if shared else []
-    for line in [header, *lines]:
-        text.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
-    return "\n".join(text)
+    return "\n".join(text + aligned([header, *lines]))
 
 
 def best_trial_text(sweep_dir: Path, jobs: list[Job], monitor: str, direction: Any) -> str | None:

@@ -12,12 +12,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_lessons.errors import RunFolderError
+from omegaconf import OmegaConf
+
+from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
+from lightning_lessons.engine.errors import RunFolderError
+from lightning_lessons.schema import RunSettings
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -74,8 +81,6 @@ class Run:
         return json.loads(self.metrics_path.read_text()) if self.metrics_path.is_file() else None
 
     def saved_overrides(self) -> list[str]:
-        from omegaconf import OmegaConf
-
         return [str(o) for o in OmegaConf.load(self.overrides_path)] if self.overrides_path.is_file() else []
 
     def checkpoint(self) -> Path | None:
@@ -84,11 +89,6 @@ class Run:
 
     def config(self) -> DictConfig:
         """The config the run was trained with (not today's defaults), pointed at its own folder."""
-        from omegaconf import OmegaConf
-
-        from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
-        from lightning_lessons.schema import RunSettings
-
         register_resolvers()
         cfg = OmegaConf.load(self.config_path)
         cfg.paths.output_dir = str(self.folder.resolve())
@@ -98,6 +98,16 @@ class Run:
             if key.name not in cfg:
                 cfg[key.name] = defaults[key.name]
         return cfg
+
+    def save_config(self, cfg: DictConfig) -> None:
+        """Write the run's config with its paths made absolute, as they are now (working directory,
+        $LESSONS_DATA_DIR): eval, resume and predict then rebuild exactly what was trained, from anywhere."""
+        for key in cfg.paths:
+            cfg.paths[key] = str(Path(cfg.paths[key]).resolve())
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.config_path.with_name(f".{self.config_path.name}.{os.getpid()}")
+        OmegaConf.save(cfg, partial)  # every process of a multi-process run writes the same file: no torn one
+        os.replace(partial, self.config_path)
 
     def latest_write(self) -> float:
         """When a checkpoint of this run was last written (0 without any): how "newest" is judged."""
@@ -155,11 +165,30 @@ def all_runs(root: str | Path) -> Iterator[Run]:
 
 def log_dir() -> str:
     """Where runs are written unless told otherwise: `paths.log_dir` of the configs (`logs/`)."""
-    from omegaconf import OmegaConf
-
-    from lightning_lessons.config import CONF_DIR
-
     return str(OmegaConf.load(CONF_DIR / "paths" / "default.yaml").log_dir)
+
+
+def log_folder_problem(folder: str | Path, min_free_mb: float) -> str | None:
+    """What stops runs from writing under `folder` (not creatable, read-only, disk full), or None:
+    checked at start, better than after an hour."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return (
+            f"cannot write to the log folder {folder} ({reason}); choose another with paths.log_dir=<folder>"
+        )
+    free_mb = shutil.disk_usage(folder).free / 2**20
+    if free_mb < min_free_mb:
+        return (
+            f"the log folder {folder} has only {free_mb:.0f} MB free "
+            f"(less than min_free_mb={min_free_mb:g}); "
+            "free some space or choose another folder with paths.log_dir=<folder>"
+        )
+    return None
 
 
 if __name__ == "__main__":  # `make tensorboard` serves this folder

@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
-from lightning_lessons.callbacks.stepless import StepFreeCallback
+from lightning_lessons.engine.checkpoints import read_checkpoint
+from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.engine.workarounds import StepFreeCallback, checkpoint_cadence, relaunches_command_line
 
 EPOCHS_KEY = "epochs_per_step"  # in checkpoints: how many of the notes' epochs one Lightning epoch held
 
@@ -34,8 +38,6 @@ class LessonTrainer(L.Trainer):
     """
 
     def __init__(self, *args: Any, epochs_per_step: int = 50, **kwargs: Any) -> None:
-        from lightning_lessons.errors import ConfigError
-
         if epochs_per_step < 1:
             raise ConfigError(
                 f"trainer.epochs_per_step must be at least 1 (1: one epoch a step), got {epochs_per_step}"
@@ -85,8 +87,8 @@ class LessonTrainer(L.Trainer):
         cadences = [notes_epochs, self.log_every_n_steps or notes_epochs]
         cadences.append(self.check_val_every_n_epoch or notes_epochs)
         for callback in self.callbacks:
-            for name in ("every_n_epochs", "_every_n_epochs", "_every_n_train_steps"):
-                value = getattr(callback, name, None)
+            every = getattr(callback, "every_n_epochs", None)
+            for value in (every, *checkpoint_cadence(callback)[:2]):
                 if isinstance(value, int) and value > 0:
                     cadences.append(value)
             lines = getattr(callback, "epochs_between_lines", None)
@@ -123,8 +125,6 @@ LessonTrainer.__init__.__annotations__ = {**get_type_hints(L.Trainer.__init__), 
 
 def epochs_done(path: Path) -> int:
     """The notes' epochs a checkpoint had completed."""
-    from lightning_lessons.checkpoints import read_checkpoint
-
     checkpoint = read_checkpoint(path, training=True)
     processed = checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"]
     return processed * max(1, checkpoint.get(EPOCHS_KEY, 0))
@@ -163,3 +163,19 @@ class EpochsPerStep(StepFreeCallback):
             source, target = (automatic, manual) if saved == 0 else (manual, automatic)
             for part in ("total", "current"):
                 target[part].update({key: source[part][key] for key in ("ready", "completed")})
+
+
+def check_launch(trainer: L.Trainer) -> None:
+    """Stop a Hydra multirun that strategy `ddp` would re-run once per extra process: it starts a node's
+    other processes by running the command line again, and under `-m` that line is the whole sweep.
+    Where the cluster starts the processes (srun, torchrun) nothing is re-run."""
+    if (
+        relaunches_command_line(trainer)
+        and HydraConfig.initialized()
+        and HydraConfig.get().mode == RunMode.MULTIRUN
+    ):
+        raise ConfigError(
+            "strategy 'ddp' starts its processes by running the command line again, which under -m "
+            "is the whole sweep: use trainer.strategy=ddp_fork (trainer=ddp_cpu on the CPU), "
+            "or hydra/launcher=slurm, where SLURM starts the processes"
+        )

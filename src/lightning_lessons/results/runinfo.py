@@ -11,9 +11,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
+from rich import print as rich_print
+from rich.syntax import Syntax
+from rich.tree import Tree
 
-from lightning_lessons.runs import Run
+from lightning_lessons.results.runs import Run
 
 PACKAGES = (
     "lightning-lessons",
@@ -55,8 +59,6 @@ def _version(package: str) -> str | None:
 
 def run_info(cfg: DictConfig) -> dict[str, Any]:
     """Enough to tell, months later, how to reproduce a run."""
-    import torch
-
     return {
         "lesson": cfg.lesson_name,
         "seed": cfg.seed,
@@ -87,10 +89,6 @@ def save_run_info(cfg: DictConfig, run: Run) -> dict[str, Any]:
 
 def print_config_tree(cfg: DictConfig) -> None:
     """The composed config as a Rich tree: one branch per group, its YAML inside."""
-    from rich import print as rich_print
-    from rich.syntax import Syntax
-    from rich.tree import Tree
-
     tree = Tree(f"config of [bold]{cfg.lesson_name}[/bold]", guide_style="dim")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     groups = [key for key in TREE_ORDER if key in resolved]

@@ -14,8 +14,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import compose, override_key
-from lightning_lessons.errors import ResumeError
-from lightning_lessons.runs import LAST, Run, newest_run, run_folder
+from lightning_lessons.engine.checkpoints import read_checkpoint
+from lightning_lessons.engine.errors import ResumeError
+from lightning_lessons.results.runs import LAST, Run, newest_run, run_folder
 
 KEYS = ("resume", "ckpt_path")  # replaced by the resumed run's own overrides and its last.ckpt
 RESUMING = "ckpt_path=last"  # what the resumed run is given: its own folder's last.ckpt (train.py)
@@ -92,3 +93,15 @@ def refuse_finished(run: Run, max_epochs: int) -> None:
             f"(trainer.max_epochs={max_epochs}). To train it further, ask for more: "
             f"resume={run.folder} trainer.max_epochs={2 * done}; to test it again: make eval RUN={run.folder}"
         )
+
+
+def checkpoint_to_resume(cfg: DictConfig, run: Run) -> str | None:
+    """The checkpoint a fit starts from: `last` is this run's own last.ckpt (resume); checked readable
+    now, not deep in fit."""
+    if not cfg.ckpt_path:
+        return None
+    path = run.last if cfg.ckpt_path == "last" else Path(cfg.ckpt_path)
+    if cfg.ckpt_path == "last" and not path.is_file():
+        raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
+    read_checkpoint(path, training=True)
+    return str(path)

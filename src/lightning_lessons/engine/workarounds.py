@@ -1,0 +1,178 @@
+"""Every place the lessons lean on Lightning's internals, in one module, for the next upgrade to re-check.
+
+Written for Lightning 2.6 (2.6.6; `WRITTEN_FOR`). The rest of the package uses Lightning's public API
+and these names.
+Each entry: what it does, why, and what to check after an upgrade.
+
+1. `quiet_lightning`: filters Lightning notices that do not apply to these lessons (in-memory loaders,
+   full-batch steps, manual lessons without an optimizer). Check: the messages' wording.
+2. `cheap_cuda_check`: Lightning sets `PYTORCH_NVML_BASED_CUDA_CHECK=1`, so every
+   `torch.cuda.is_available()` asks NVML (~85 us; Adam asks every step: D1 +50%). With no GPU at all
+   there is nothing to guard. Check: whether Lightning still sets the variable.
+3. `relaunches_command_line`: strategy `ddp` on one machine starts its other processes by running the
+   command line again (`_SubprocessScriptLauncher`), which under `-m` is the whole sweep.
+   Check: the launcher's class and `creates_processes_externally`.
+4. `recover_fit_state`: after `ddp_fork`/`ddp_spawn`, the launching process's Trainer gets weights and
+   metrics back but not its loop counters or best score; they are read from `last.ckpt`.
+   Check: the checkpoint's `loops.fit_loop` layout and `fit_loop.load_state_dict`.
+5. `StepFreeCallback`: Lightning skips a callback hook that is not callable; the training hooks a
+   callback leaves alone are set to None, so they cost nothing at each step (4 callbacks: +7% on R2).
+   Check: `_call_callback_hooks` still tests `callable`.
+6. `CheapHookName`: Lightning sets `_current_fx_name` on the module around every hook call, dozens of
+   times a step, through `nn.Module.__setattr__`'s parameter and submodule lookups; set plainly.
+   Check: the attribute's name.
+7. `count_update` and `set_logging_step`: several of the notes' epochs in one step (LessonTrainer)
+   count each update as Lightning counts its own: manual optimization's `optim_step_progress` (which
+   `global_step` reads) and the epoch loop's `_batches_that_stepped` (the logging step TensorBoard's
+   x-axis follows). Check: both names, and that `global_step` reads the first.
+8. `checkpoint_cadence`, `last_saved_step`, `checkpoint_state_key`: `ModelCheckpoint` keeps its
+   cadence and last saved step private; LessonCheckpoint skips its per-epoch bookkeeping between
+   saves, and LessonTrainer chooses epochs per step that divide every cadence.
+   Check: `_every_n_epochs`, `_every_n_train_steps`, `_train_time_interval`, `_last_global_step_saved`,
+   `_generate_state_key`.
+9. `attached_trainer`: `LightningModule.trainer` raises when no Trainer is attached (a module used
+   outside a fit); `_trainer` is None then. Check: the attribute's name.
+
+Also leaning on Lightning's checkpoint layout (public, but undocumented): `engine/trainer.py`'s
+`EpochsPerStep` rescales the loop counters in `checkpoint["loops"]["fit_loop"]` when a run resumes with
+another number of epochs per step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
+
+from lightning_lessons.engine.checkpoints import read_checkpoint
+
+WRITTEN_FOR = "2.6"  # the Lightning release these were checked against (a test holds the installed one to it)
+
+# 1. Lightning's notices that do not apply to in-memory tensor loaders and full-batch lessons.
+_IRRELEVANT_WARNINGS = (
+    r".*The `srun` command is available on your system but is not used.*",  # lessons start their own
+    r".*smaller than the logging interval.*",  # metrics are logged every n global steps, not per epoch
+    r".*Total length of `list` across ranks is zero.*",  # a lesson without a validation split
+    r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # inside Lightning itself
+    r".*configure_optimizers` returned `None`.*",  # manual lessons have no optimizer on purpose
+    r".*overridden `transfer_batch_to_device` in `LightningModule`.*",  # ours skips on-device batches
+    r".*Checkpoint directory .* exists and is not empty.*",  # resume=latest continues in the same folder
+    r".*requested to overfit but enabled .* shuffling.*",  # ours do not shuffle under overfit_batches
+)
+
+
+class _NoAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+def quiet_lightning() -> None:
+    """Keep the console to what a learner needs."""
+    for pattern in _IRRELEVANT_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdverts())
+
+
+def cheap_cuda_check() -> None:
+    """No GPU at all: let `torch.cuda.is_available()` skip NVML (2)."""
+    if os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK") == "1" and torch.cuda.device_count() == 0:
+        os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "0"
+
+
+def relaunches_command_line(trainer: L.Trainer) -> bool:
+    """Whether the strategy starts this machine's other processes by running the command line again (3)."""
+    launcher = trainer.strategy.launcher
+    return (
+        isinstance(launcher, _SubprocessScriptLauncher)
+        and launcher.num_processes > 1
+        and not launcher.cluster_environment.creates_processes_externally
+    )
+
+
+def recover_fit_state(trainer: L.Trainer, last: Path) -> None:
+    """Give this process's Trainer the epoch count and best score the training processes saved (4)."""
+    if not last.is_file():
+        return
+    checkpoint = read_checkpoint(last, training=True)
+    trainer.fit_loop.load_state_dict(checkpoint["loops"]["fit_loop"])
+    epochs = trainer.fit_loop.epoch_progress
+    if epochs.current.processed > epochs.current.completed:  # saved at the end of the last epoch
+        epochs.increment_completed()
+    callback = trainer.checkpoint_callback
+    state = checkpoint.get("callbacks", {}).get(callback.state_key)
+    if state is not None:
+        callback.load_state_dict(state)
+
+
+# 5. Hooks Lightning calls at every training step or one-step epoch, each through a profiler context.
+TRAINING_HOOKS = (
+    "on_train_batch_start",
+    "on_before_backward",
+    "on_after_backward",
+    "on_before_optimizer_step",
+    "on_before_zero_grad",
+    "on_train_batch_end",
+    "on_train_epoch_start",
+    "on_train_epoch_end",
+)
+
+
+class StepFreeCallback(L.Callback):
+    """A callback that works at fit start, validation or fit end, and costs nothing while steps run (5)."""
+
+    def __init__(self) -> None:
+        for name in TRAINING_HOOKS:
+            if getattr(type(self), name) is getattr(L.Callback, name):
+                setattr(self, name, None)
+
+
+class CheapHookName:
+    """LightningModule mixin: the running hook's name is set without `nn.Module`'s lookups (6)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+
+def count_update(trainer: L.Trainer) -> None:
+    """Count an update that no Lightning optimizer made, as Lightning counts its own (7)."""
+    progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+    progress.increment_ready()
+    progress.increment_completed()
+
+
+def set_logging_step(trainer: L.Trainer, step: int) -> None:
+    """Set the step Lightning logs at (it adds the current batch's one after the step) (7)."""
+    trainer.fit_loop.epoch_loop._batches_that_stepped = step
+
+
+def checkpoint_cadence(callback: L.Callback) -> tuple[int, int, timedelta | None]:
+    """A ModelCheckpoint's (every_n_epochs, every_n_train_steps, train_time_interval); zeros for
+    other callbacks (8)."""
+    if not isinstance(callback, ModelCheckpoint):
+        return 0, 0, None
+    return callback._every_n_epochs, callback._every_n_train_steps, callback._train_time_interval
+
+
+def last_saved_step(callback: ModelCheckpoint) -> int:
+    """The global step of the checkpoint it saved last (8)."""
+    return callback._last_global_step_saved
+
+
+def checkpoint_state_key(callback: ModelCheckpoint) -> str:
+    """Lightning's key for the callback's state in a checkpoint, from monitor and mode only (8)."""
+    return callback._generate_state_key(monitor=callback.monitor, mode=callback.mode)
+
+
+def attached_trainer(module: L.LightningModule) -> L.Trainer | None:
+    """The Trainer fitting the module, or None outside a fit (9)."""
+    return module._trainer

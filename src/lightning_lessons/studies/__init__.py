@@ -1,0 +1,1 @@
+"""The notes' concepts as ready-made experiments: `python -m lightning_lessons.studies <name>`."""

@@ -1,0 +1,3 @@
+from lightning_lessons.studies.run import main
+
+main()
