@@ -4,8 +4,7 @@ submitit asks `sacct` for its jobs' states. Where the cluster keeps no accountin
 local test cluster, many small clusters) every poll fails: `sacct` prints an error line on the console
 and submitit a warning, a wall of them around the sweep's table; and a job that ended without writing
 its result (killed, out of memory, node lost) is never seen to end, so the sweep waits forever.
-There, `squeue` knows the states; a job it no longer lists has ended. A job being requeued shows
-FAILED for a moment before it is PENDING again, so an end counts once two polls in a row see it.
+There, `squeue` knows the states; a job it no longer lists has ended.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from omegaconf import DictConfig
 from submitit.slurm.slurm import SlurmInfoWatcher, SlurmJob
 
 ENDED = "ENDED"  # no longer queued: finished, failed or killed (its result file says which)
-QUEUED = ("READY", "PENDING", "RUNNING", "UNKNOWN", "REQUEUED", "COMPLETING", "PREEMPTED")  # submitit waits
 
 
 def has_accounting() -> bool:
@@ -39,21 +37,12 @@ class QueueWatcher(SlurmInfoWatcher):
             return None  # every job known to have ended
         return ["squeue", "--noheader", "--states=all", "--format=%i|%T|%N", f"--user={getpass.getuser()}"]
 
-    def __init__(self, delay_s: int = 60) -> None:
-        super().__init__(delay_s)
-        self._ended: set[str] = set()  # the jobs the last poll saw ended
-
     def read_info(self, string: bytes | str) -> dict[str, dict[str, str]]:
         text = string.decode() if isinstance(string, bytes) else string
         listed = super().read_info("JobID|State|NodeList\n" + text)
-        waiting = self._registered - self._finished
-        for job in waiting:
+        for job in self._registered - self._finished:
             if job not in listed:  # a pending array's range "7_[0-3]" is listed as 7_0 ... 7_3
                 listed[job] = {"JobID": job, "State": ENDED, "NodeList": ""}
-        ended = {job for job in waiting if listed[job]["State"] not in QUEUED}
-        for job in ended - self._ended:  # first sight: perhaps a requeue passing through FAILED
-            listed[job] = {**listed[job], "State": "COMPLETING"}
-        self._ended = ended
         return listed
 
 
@@ -63,4 +52,4 @@ class JobStates(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.hydra.launcher.get("_target_", "").endswith(".SlurmLauncher") and not has_accounting():
             # submitit's jobs share one watcher, a class attribute: replaced for this process.
-            SlurmJob.watcher = QueueWatcher()  # squeue is cheap: at most a minute between polls
+            SlurmJob.watcher = QueueWatcher(delay_s=60)  # squeue is cheap: at most a minute between polls
