@@ -236,12 +236,16 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_
         deadline = time.monotonic() + 180
         job = wait_for_checkpoint(sweep, tmp_path / "slurm", deadline)
         subprocess.run(["scancel", "--signal=USR2", job], check=True)
-        # SLURM holds a requeued job for a while (BeginTime); start it again at once.
-        requeued = False
+        # SLURM holds a requeued job for a while (BeginTime); start it again sooner, though not within
+        # the second its first run ended: slurmd refuses a credential issued in the second it revoked
+        # the job's old one ("Job credential revoked"), and the restart fails.
+        requeued, held_since = False, None
         while sweep.poll() is None and time.monotonic() < deadline:
             if squeue(job) == ["PENDING", "BeginTime"]:
-                subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
-                requeued = True
+                held_since = held_since or time.monotonic()
+                if time.monotonic() - held_since > 2:
+                    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
+                    requeued, held_since = True, None
             time.sleep(0.2)
         try:
             _, err = sweep.communicate(timeout=max(1.0, deadline - time.monotonic()))
