@@ -91,6 +91,7 @@ class LessonModule(L.LightningModule):
         # gathers every process's sums, so `val/loss` is the loss over the whole set, not a mean of means.
         self.mean_loss = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
         self._plain_updates = False
+        self._updates_left = 0  # in a step of several updates, how many follow the running one
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(self.memory_format(x))
@@ -123,6 +124,7 @@ class LessonModule(L.LightningModule):
             return self.loss_step(batch)
         per_step = max(1, self.epochs_per_step)
         for index in range(per_step):
+            object.__setattr__(self, "_updates_left", per_step - 1 - index)  # (no nn.Module bookkeeping)
             loss = self.update(batch)
             if not math.isfinite(loss.item()):  # stop at the very update, not at the end of the step
                 epoch = self.trainer.current_epoch - per_step + 1 + index
@@ -236,16 +238,37 @@ class LessonModule(L.LightningModule):
         every = trainer.log_every_n_steps
         if not every:  # logging is off (log_every_n_steps=0, or a barebones Trainer)
             return False
+        step = self.global_step  # the updates before this one
+        if self.epochs_per_step:  # one update an epoch: the run's last update is its last epoch's
+            return (step + 1) % every == 0 or step + 1 >= trainer.max_epochs
         last = trainer.is_last_batch and trainer.current_epoch + 1 >= trainer.max_epochs
-        return last or (self.global_step + 1) % every == 0
+        return last or (step + 1) % every == 0
 
     def log_train(self, batch_size: int, **metrics: Callable[[], Tensor] | Tensor) -> None:
-        """Log `train/<name>` at logging steps; a callable value is computed only then."""
-        if self.should_log_step():
-            values = {
-                f"train/{name}": value() if callable(value) else value for name, value in metrics.items()
-            }
+        """Log `train/<name>` at logging steps; a callable value is computed only then.
+
+        Inside a step of several updates (LessonTrainer) a logging update that is not the step's last
+        writes its row to the loggers at once, at the x-axis step and epoch one update a step gives it:
+        the logging cadence then does not limit how many updates a step holds (C1 logs every 5 of its
+        1,000 epochs). Lightning writes the step's own row at its end, from `self.log`, which is left
+        to the step's last logging update (an earlier one's values would be replaced before they are read).
+        """
+        if not self.should_log_step():
+            return
+        values = {f"train/{name}": value() if callable(value) else value for name, value in metrics.items()}
+        left = self._updates_left
+        if not left or not self._logs_later_in_step(left):
             self.log_dict(values, prog_bar=True, batch_size=batch_size)
+        if left:
+            step = self.global_step
+            row = {name: value.item() for name, value in values.items()}
+            self.trainer._logger_connector.log_metrics({**row, "epoch": step}, step=step)
+
+    def _logs_later_in_step(self, left: int) -> bool:
+        """Whether one of the `left` updates that follow in this step logs too."""
+        return (
+            self.trainer.log_every_n_steps <= left or self.global_step + 1 + left >= self.trainer.max_epochs
+        )
 
     def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
         """Loss on a validation or test batch, logged as `<stage>/loss`, then the lesson's metrics."""
