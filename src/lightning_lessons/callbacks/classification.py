@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
+from lightning_lessons.callbacks.tensorboard import EveryNEpochs, add_png, tensorboard_writer
 from lightning_lessons.plots import DecisionPlot, confusion_figure, prediction_grid_figure
 
 
@@ -40,7 +40,7 @@ class DecisionRegions(EveryNEpochs):
         accuracy = (predicted == y).float().mean().item()
         title = f"epoch {trainer.current_epoch + 1}: training accuracy {accuracy:.1%}"
         image = plot.frame(grid_classes.reshape(self.resolution, self.resolution), predicted[shown], title)
-        writer.add_image("decision_regions", image, global_step=trainer.global_step, dataformats="HWC")
+        add_png(writer, "decision_regions", image, trainer.global_step)
 
 
 class PredictionFigures(L.Callback):

@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 
 from lightning_lessons.callbacks.layout import add_layout_charts
-from lightning_lessons.callbacks.tensorboard import EveryNEpochs, tensorboard_writer
+from lightning_lessons.callbacks.tensorboard import EveryNEpochs, add_png, tensorboard_writer
 from lightning_lessons.nets import scalar_parameters
 from lightning_lessons.plots import FitPlot
 
@@ -37,7 +37,7 @@ class FitFigure(EveryNEpochs):
             f", train loss {float(loss):.4g}" if loss is not None else ""
         )
         image = self._plot[1].frame(prediction, title)
-        writer.add_image("fit", image, global_step=trainer.global_step, dataformats="HWC")
+        add_png(writer, "fit", image, trainer.global_step)
 
 
 class ParameterTracker(EveryNEpochs):
