@@ -92,6 +92,8 @@ class LessonModule(L.LightningModule):
         self.mean_loss = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
         self._plain_updates = False
         self._updates_left = 0  # in a step of several updates, how many follow the running one
+        self._logs: bool | None = None  # in such a step: whether the running update logs
+        self._step_counter = None  # Lightning's count of manual optimizer steps, during a step
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(self.memory_format(x))
@@ -122,14 +124,28 @@ class LessonModule(L.LightningModule):
         """One update, or `epochs_per_step` of the notes' full-batch epochs in a row on the same batch."""
         if self.automatic_optimization:
             return self.loss_step(batch)
-        per_step = max(1, self.epochs_per_step)
+        trainer, epochs_per_step = self.trainer, self.epochs_per_step
+        per_step = max(1, epochs_per_step)
+        # What every update of the step would otherwise look up through a dozen properties (~20 us an
+        # update, a sixth of R1's): Lightning's step counter, and (one update an epoch) which update logs.
+        # Set with object.__setattr__: nn.Module's own bookkeeping would cost as much again.
+        set_attribute = object.__setattr__
+        set_attribute(
+            self, "_step_counter", trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+        )
+        first, every, last = self.global_step, trainer.log_every_n_steps, trainer.max_epochs
         for index in range(per_step):
-            object.__setattr__(self, "_updates_left", per_step - 1 - index)  # (no nn.Module bookkeeping)
+            set_attribute(self, "_updates_left", per_step - 1 - index)
+            if epochs_per_step:
+                done = first + index  # updates before this one; the run's last update is its last epoch's
+                set_attribute(self, "_logs", bool(every) and ((done + 1) % every == 0 or done + 1 >= last))
             loss = self.update(batch)
             if not math.isfinite(loss.item()):  # stop at the very update, not at the end of the step
-                epoch = self.trainer.current_epoch - per_step + 1 + index
+                set_attribute(self, "_logs", None)
+                epoch = trainer.current_epoch - per_step + 1 + index
                 raise TrainingDiverged(self._divergence_message("training", loss.item(), epoch))
-        if self.epochs_per_step > 1:
+        set_attribute(self, "_logs", None)
+        if epochs_per_step > 1:
             # Lightning's logging step, which TensorBoard's x-axis and the logging cadence follow, counts
             # batches: keep it counting updates, as with one update a step (it adds this batch's one).
             self.trainer.fit_loop.epoch_loop._batches_that_stepped = self.global_step - 1
@@ -165,7 +181,9 @@ class LessonModule(L.LightningModule):
     def count_step(self) -> None:
         """Count an update that no Lightning optimizer made, as Lightning counts its own: `global_step`
         follows it, and checkpoints after the first are not skipped as "already saved"."""
-        progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+        progress = (
+            self._step_counter or self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+        )
         progress.increment_ready()
         progress.increment_completed()
 
@@ -234,13 +252,13 @@ class LessonModule(L.LightningModule):
         )
 
     def should_log_step(self) -> bool:
+        if self._logs is not None:  # decided by the running step (training_step)
+            return self._logs
         trainer = self.trainer
         every = trainer.log_every_n_steps
         if not every:  # logging is off (log_every_n_steps=0, or a barebones Trainer)
             return False
         step = self.global_step  # the updates before this one
-        if self.epochs_per_step:  # one update an epoch: the run's last update is its last epoch's
-            return (step + 1) % every == 0 or step + 1 >= trainer.max_epochs
         last = trainer.is_last_batch and trainer.current_epoch + 1 >= trainer.max_epochs
         return last or (step + 1) % every == 0
 
@@ -259,10 +277,11 @@ class LessonModule(L.LightningModule):
         left = self._updates_left
         if not left or not self._logs_later_in_step(left):
             self.log_dict(values, prog_bar=True, batch_size=batch_size)
-        if left:
-            step = self.global_step
-            row = {name: value.item() for name, value in values.items()}
-            self.trainer._logger_connector.log_metrics({**row, "epoch": step}, step=step)
+        if left:  # the row Lightning's logger connector would write, less its flush to disk after each one
+            step = self.global_step  # (TensorBoard's writer flushes every 10 events, Lightning at the end)
+            row = {**{name: value.item() for name, value in values.items()}, "epoch": step}
+            for logger in self.trainer.loggers:
+                logger.log_metrics(row, step=step)
 
     def _logs_later_in_step(self, left: int) -> bool:
         """Whether one of the `left` updates that follow in this step logs too."""
