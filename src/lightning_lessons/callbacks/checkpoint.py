@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from lightning_lessons.callbacks.stepless import skip_unused_training_hooks
 from lightning_lessons.checkpoints import link_checkpoint
 
 
@@ -18,6 +20,10 @@ class LessonCheckpoint(ModelCheckpoint):
     not save; for the 10,000 one-step epochs of the regression lessons that was a third of a step.
     On the epochs it does save at, it behaves exactly as `ModelCheckpoint`.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        skip_unused_training_hooks(self)
 
     @property
     def state_key(self) -> str:

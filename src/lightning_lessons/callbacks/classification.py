@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
+from lightning_lessons.callbacks.stepless import StepFreeCallback
 from lightning_lessons.callbacks.tensorboard import EveryNEpochs, add_png, tensorboard_writer
 from lightning_lessons.plots import DecisionPlot, confusion_figure, prediction_grid_figure
 
@@ -43,7 +44,7 @@ class DecisionRegions(EveryNEpochs):
         add_png(writer, "decision_regions", image, trainer.global_step)
 
 
-class PredictionFigures(L.Callback):
+class PredictionFigures(StepFreeCallback):
     """After each validation and after testing: a grid of digits with predicted and true labels
     (`predictions/<split>`) and, if the module keeps one, the confusion matrix
     (`confusion_matrix/<split>`).
@@ -53,6 +54,7 @@ class PredictionFigures(L.Callback):
     """
 
     def __init__(self, num_images: int = 32, search: int = 1000) -> None:
+        super().__init__()
         self.num_images = num_images
         self.search = search
 

@@ -26,6 +26,13 @@ class StepFreeCallback(L.Callback):
     """
 
     def __init__(self) -> None:
-        for name in TRAINING_HOOKS:
-            if getattr(type(self), name) is getattr(L.Callback, name):
-                setattr(self, name, None)
+        skip_unused_training_hooks(self)
+
+
+def skip_unused_training_hooks(callback: L.Callback) -> None:
+    """Set the training hooks `callback`'s class leaves as `L.Callback`'s no-ops to None on the instance,
+    so Lightning skips them (for callbacks built on Lightning's own classes: ModelCheckpoint, ProgressBar).
+    A mini-batch step calls six hooks of every callback: ~0.1 ms of D1's ~1.1 ms step for eight of them."""
+    for name in TRAINING_HOOKS:
+        if getattr(type(callback), name) is getattr(L.Callback, name):
+            setattr(callback, name, None)

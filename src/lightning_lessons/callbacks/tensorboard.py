@@ -10,6 +10,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
+from lightning_lessons.callbacks.stepless import StepFreeCallback
 from lightning_lessons.errors import ConfigError
 
 
@@ -38,12 +39,13 @@ def tensorboard_writer(trainer: L.Trainer) -> SummaryWriter | None:
     return None
 
 
-class EveryNEpochs(L.Callback):
+class EveryNEpochs(StepFreeCallback):
     """Calls `draw` every `every_n_epochs` training epochs and once more at the end of training."""
 
     def __init__(self, every_n_epochs: int) -> None:
         if every_n_epochs < 1:
             raise ConfigError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
+        super().__init__()
         self.every_n_epochs = every_n_epochs
         self._last_step = -1
 
