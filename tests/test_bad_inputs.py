@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, ROOT, cli, lesson_config, tool, write_idx, write_tiny_mnist
+from conftest import MNIST_SMALL, ROOT, SMALL_CNN, cli, lesson_config, tool, write_idx, write_tiny_mnist
 from hydra.utils import get_object
 from PIL import Image
 
@@ -129,7 +129,13 @@ def mnist_run(tmp_path_factory):
     env = {**os.environ, "LESSONS_DATA_DIR": str(data)}
     quiet = ("callbacks.progress=null", "print_config=false")
     completed = cli(
-        "lesson=mnist_cnn", *MNIST_SMALL, "trainer.max_epochs=2", *quiet, f"paths.log_dir={logs}", env=env
+        "lesson=mnist_cnn",
+        *MNIST_SMALL,
+        *SMALL_CNN,
+        "trainer.max_epochs=4",  # the small network names the framed digits after 4 (2 are too few)
+        *quiet,
+        f"paths.log_dir={logs}",
+        env=env,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     (run,) = lesson_runs(logs, "mnist_cnn")

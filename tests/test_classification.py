@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, events, lesson_config, scalar_values, tool, write_tiny_mnist
+from conftest import MNIST_SMALL, SMALL_CNN, events, lesson_config, scalar_values, tool, write_tiny_mnist
 from PIL import Image, ImageDraw
 
 from lightning_lessons.data import DataError, GaussianClustersDataModule, MNISTDataModule
@@ -54,7 +54,13 @@ def mnist_run(tmp_path_factory):
     data = write_tiny_mnist(root / "data")
     run_dir = root / "run"
     cfg = lesson_config(
-        "mnist_cnn", run_dir, f"paths.data_dir={data}", *MNIST_SMALL, "trainer.max_epochs=2", QUIET
+        "mnist_cnn",
+        run_dir,
+        f"paths.data_dir={data}",
+        *MNIST_SMALL,
+        *SMALL_CNN,
+        "trainer.max_epochs=2",
+        QUIET,
     )
     return train(cfg), run_dir, data
 

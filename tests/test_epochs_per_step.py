@@ -12,9 +12,9 @@ from conftest import ROOT, cli, events, lesson_config
 from lightning_lessons.results.runs import lesson_runs
 from lightning_lessons.train import train
 
-# 200 epochs, logged every 10, validated, checkpointed and drawn every 20, a progress line every 10:
-# 10 epochs a step.
-C2 = ("trainer.max_epochs=200", "trainer.log_every_n_steps=10", "trainer.check_val_every_n_epoch=20")
+# 200 epochs, validated, checkpointed and drawn every 20, a progress line every 10: 10 epochs a step;
+# logged every 5, so in the middle of each step.
+C2 = ("trainer.max_epochs=200", "trainer.log_every_n_steps=5", "trainer.check_val_every_n_epoch=20")
 QUIET = ("print_config=false", "num_threads=1")
 
 
@@ -56,8 +56,8 @@ def test_a_run_resumed_with_another_count_a_step_ends_as_the_uninterrupted_one(t
     whole, whole_dir, _ = fit(tmp_path, "whole", "callbacks.progress=null")
     _, first_dir, _ = fit(
         tmp_path, "first", "trainer.max_epochs=40", "callbacks.progress=null"
-    )  # 10 a step, stopped at 40
-    # 40 more epochs at 5 a step (at most 5 asked; 5 divides what is done and the cadences), then 20 at 10
+    )  # 20 a step (no progress lines; logging is no limit), stopped at 40
+    # 40 more epochs at 5 a step (at most 5 asked; 5 divides what is done and the cadences), then 20 a step
     resumed, _, _ = fit(
         tmp_path,
         "first",
@@ -71,7 +71,7 @@ def test_a_run_resumed_with_another_count_a_step_ends_as_the_uninterrupted_one(t
     resumed, _, _ = fit(tmp_path, "first", last, "callbacks.progress=null")
     assert resumed["metrics"] == whole["metrics"] and resumed["epochs"] == 200
     a, b = checkpoint(first_dir), checkpoint(whole_dir)
-    assert a["epochs_per_step"] == 10 and a["global_step"] == b["global_step"] == 200
+    assert a["epochs_per_step"] == 20 and a["global_step"] == b["global_step"] == 200
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
 
 
@@ -83,7 +83,7 @@ def test_kill_9_between_checkpoints_and_resume_latest_end_as_an_uninterrupted_ru
     assert killed.returncode == -9, killed.stderr[-2000:]
     (run,) = lesson_runs(tmp_path / "killed", "multiclass_classification")
     saved = torch.load(run.last, weights_only=False)
-    assert (saved["global_step"], saved["epoch"], saved["epochs_per_step"]) == (40, 39, 10)  # at 20, 40
+    assert (saved["global_step"], saved["epoch"], saved["epochs_per_step"]) == (40, 39, 20)  # saved at 20, 40
     del env["KILL_AT_STEP"]
     resumed = cli(
         "lesson=multiclass_classification", "resume=latest", f"paths.log_dir={tmp_path / 'killed'}", env=env
@@ -112,7 +112,8 @@ def test_a_checkpoint_of_lightnings_own_loop_resumes_with_ten_epochs_a_step(tmp_
     plain = ("trainer._target_=lightning.Trainer", "~trainer.epochs_per_step", "trainer.max_epochs=40")
     _, first_dir, _ = fit(tmp_path, "first", *plain, quiet)
     assert "epochs_per_step" not in checkpoint(first_dir)
-    resumed, _, _ = fit(tmp_path, "first", f"ckpt_path={first_dir / 'checkpoints' / 'last.ckpt'}", quiet)
+    last = f"ckpt_path={first_dir / 'checkpoints' / 'last.ckpt'}"
+    resumed, _, _ = fit(tmp_path, "first", last, "trainer.epochs_per_step=10", quiet)
     assert resumed["metrics"] == whole["metrics"]
     a, b = checkpoint(first_dir), checkpoint(whole_dir)
     assert (a["epochs_per_step"], a["global_step"], a["epoch"]) == (10, 200, b["epoch"])

@@ -1,16 +1,9 @@
-"""Faults survived: a killed run resumes to the same result, NaN stops at once, damaged files and
-unwritable folders are named before any work is lost."""
-
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
+"""Faults survived: NaN stops at once, damaged files and unwritable folders are named before any work is
+lost. (A killed run resuming to the same result: tests/test_resume.py.)"""
 
 import pytest
 import torch
-from conftest import ROOT, cli, events, lesson_config
+from conftest import cli, lesson_config
 
 from lightning_lessons.config import check_command_line
 from lightning_lessons.engine.checkpoints import CheckpointError, read_checkpoint
@@ -21,46 +14,6 @@ R4 = ("lesson=nonlinear_regression", "trainer.max_epochs=600", "data.batch_size=
 
 def newest_run(logs):
     return max((logs / "nonlinear_regression").iterdir(), key=lambda path: path.stat().st_mtime)
-
-
-def test_a_run_killed_mid_training_resumes_to_the_same_weights_and_metrics(tmp_path):
-    killed_logs, whole_logs = tmp_path / "killed", tmp_path / "whole"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lightning_lessons.train", *R4, f"paths.log_dir={killed_logs}"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while not list(killed_logs.glob("nonlinear_regression/*/checkpoints/last.ckpt")):
-        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint before the end"
-        time.sleep(0.02)
-    time.sleep(0.5)  # into the epochs after that checkpoint
-    assert process.poll() is None, "finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    run_dir = newest_run(killed_logs)
-    killed_at = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["epoch"]
-    assert 0 < killed_at < 599 and not (run_dir / "metrics.json").exists()
-
-    resumed = cli(*R4, f"paths.log_dir={killed_logs}", "ckpt_path=last")
-    assert resumed.returncode == 0, resumed.stderr
-    assert newest_run(killed_logs) == run_dir  # continued in its own folder
-    whole = cli(*R4, f"paths.log_dir={whole_logs}")
-    assert whole.returncode == 0, whole.stderr
-
-    results = [
-        json.loads((newest_run(logs) / "metrics.json").read_text()) for logs in (killed_logs, whole_logs)
-    ]
-    assert results[0]["metrics"] == results[1]["metrics"] and results[0]["epochs"] == 600
-    weights = [
-        torch.load(newest_run(logs) / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
-        for logs in (killed_logs, whole_logs)
-    ]
-    assert weights[0].keys() == weights[1].keys()
-    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
-    steps = [event.step for event in events(run_dir).Scalars("train/loss")]
-    assert max(steps) == 600 * 4 - 1  # the TensorBoard curve goes on to the end in the same folder
 
 
 def test_resume_with_nothing_to_resume_says_so(tmp_path):

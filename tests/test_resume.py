@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, ROOT, TINY_TRANSFER, cli, lesson_config
+from conftest import MNIST_SMALL, ROOT, SMALL_CNN, TINY_TRANSFER, cli, events, lesson_config
 
 from lightning_lessons.results.runs import Run, lesson_runs
 from lightning_lessons.train import train
@@ -18,8 +18,11 @@ TINY_MNIST = (*MNIST_SMALL, "trainer.max_epochs=3")  # 5 steps an epoch, a check
 # lesson: (overrides, the step to kill at: between two checkpoints, after the first)
 CASES = {
     "linear_regression": (("data.n_samples=2000", "trainer.max_epochs=40"), 25),
+    # Mini-batches (4 a epoch, Lightning's own loop), resumed the other way: `ckpt_path=last` and the
+    # run's overrides, in the newest run's folder.
+    "nonlinear_regression": (("trainer.max_epochs=60", "data.batch_size=2500"), 100),
     "multiclass_classification": (("trainer.max_epochs=40",), 25),
-    "mnist_cnn": ((*TINY_MNIST, "callbacks.predictions=null"), 7),
+    "mnist_cnn": ((*TINY_MNIST, *SMALL_CNN, "callbacks.predictions=null"), 7),
     "denoise_conv": ((*TINY_MNIST, "callbacks.denoising=null"), 7),
     "transfer_fashion": ((*TINY_TRANSFER, "trainer.max_epochs=5"), 4),
 }
@@ -32,7 +35,13 @@ def data(tiny_mnist_and_fashion: Path) -> Path:
 
 def source_run(data: Path, logs: Path) -> None:
     """A one-step V1 run under `logs`, where T1 finds the weights it transfers."""
-    overrides = (*MNIST_SMALL, "trainer.max_epochs=1", "+trainer.limit_train_batches=1", "test=false")
+    overrides = (
+        *MNIST_SMALL,
+        *SMALL_CNN,
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=1",
+        "test=false",
+    )
     train(
         lesson_config(
             "mnist_cnn", logs / "mnist_cnn" / "source", f"paths.data_dir={data}", *overrides, *QUIET
@@ -61,12 +70,16 @@ def test_kill_9_and_resume_latest_end_exactly_where_an_uninterrupted_run_ends(le
     assert 0 < saved_at < kill_at and run.metrics() is None  # steps after the checkpoint were lost
 
     del env["KILL_AT_STEP"]
-    resumed = cli(f"lesson={lesson}", "resume=latest", f"paths.log_dir={killed_logs}", env=env)
+    again = (f"lesson={lesson}", "resume=latest")
+    if lesson == "nonlinear_regression":
+        again = ("ckpt_path=last", *args)
+    resumed = cli(*again, f"paths.log_dir={killed_logs}", env=env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert only_run(killed_logs, lesson) == run  # continued in its own folder, no second one
 
-    whole = cli(*args, f"paths.log_dir={whole_logs}", env=env)
-    assert whole.returncode == 0, whole.stderr[-2000:]
+    # The uninterrupted run in this process: the command line is what the killed and resumed runs test.
+    whole = (f"paths.data_dir={data}", *overrides, *QUIET, f"paths.log_dir={whole_logs}")
+    train(lesson_config(lesson, whole_logs / lesson / "whole", *whole))
     uninterrupted = only_run(whole_logs, lesson)
     assert run.metrics()["metrics"] == uninterrupted.metrics()["metrics"]
     assert run.metrics()["epochs"] == uninterrupted.metrics()["epochs"]
@@ -74,6 +87,9 @@ def test_kill_9_and_resume_latest_end_exactly_where_an_uninterrupted_run_ends(le
     assert weights[0].keys() == weights[1].keys()
     different = [name for name in weights[0] if not torch.equal(weights[0][name], weights[1][name])]
     assert different == []
+    # TensorBoard's training curve goes on to the end in the run's own folder.
+    last_steps = [max(e.step for e in events(r.folder).Scalars("train/loss")) for r in (run, uninterrupted)]
+    assert last_steps[0] == last_steps[1] >= saved_at
 
 
 R4 = ("lesson=nonlinear_regression", "trainer.max_epochs=40", "data.batch_size=2500", *QUIET)

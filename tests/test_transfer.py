@@ -6,7 +6,7 @@ import re
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, events, lesson_config, write_tiny_mnist
+from conftest import MNIST_SMALL, SMALL_CNN, events, lesson_config, write_tiny_mnist
 
 from lightning_lessons.data import DataError, FashionMNISTDataModule
 from lightning_lessons.data.mnist import IDX_FILES
@@ -17,9 +17,10 @@ QUIET = "callbacks.progress=null"
 NO_CHECKPOINTS = ("callbacks.model_checkpoint=null", "+trainer.enable_checkpointing=false")
 TINY = (
     *MNIST_SMALL,
+    *SMALL_CNN,
     "data.archive_dir=null",
     "data.labels_per_class=4",
-    "data.batch_size=40",  # one step an epoch: each step updates 2 x 25.8M weights
+    "data.batch_size=40",  # one step an epoch
     "trainer.max_epochs=2",
     "callbacks.predictions.num_images=8",
     QUIET,
@@ -37,6 +38,7 @@ def source(tmp_path_factory):
         logs / "mnist_cnn" / "tiny",
         f"paths.data_dir={data}",
         *MNIST_SMALL,
+        *SMALL_CNN,
         "trainer.max_epochs=1",
         "+trainer.limit_train_batches=1",
         "callbacks.predictions=null",

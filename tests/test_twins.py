@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, TINY_TRANSFER, lesson_config
+from conftest import MNIST_SMALL, SMALL_CNN, TINY_TRANSFER, lesson_config
 
 from lightning_lessons.twins import run_twin
 from lightning_lessons.twins.autograd import notes_gradient
@@ -35,7 +35,10 @@ CASES = {
     "two_layer_net_adam": (("trainer.max_epochs=20", *EVERY), 0),
     "logistic_regression": (("trainer.max_epochs=60", *EVERY), 0),  # logits, not the notes' sigmoid
     "multiclass_classification": (("trainer.max_epochs=60", *EVERY), 0),  # logits, not the notes' softmax
-    "mnist_cnn": ((*TINY_MNIST, "callbacks.predictions=null"), 0),  # Normalize(0.5, 0.5), one channel
+    "mnist_cnn": (
+        (*TINY_MNIST, *SMALL_CNN, "callbacks.predictions=null"),
+        0,
+    ),  # Normalize(0.5, 0.5), one channel
     "denoise_mlp": (TINY_MNIST, 0),
     "denoise_conv": ((*TINY_MNIST, "callbacks.denoising=null"), 0),
     "transfer_fashion": ((*TINY_TRANSFER, "trainer.max_epochs=2"), 0),
@@ -44,7 +47,7 @@ CASES = {
 
 def source_checkpoint(data: Path, folder: Path) -> Path:
     """A one-step V1 run: the weights T1 transfers."""
-    overrides = (*MNIST_SMALL, "trainer.max_epochs=1", "+trainer.limit_train_batches=1")
+    overrides = (*MNIST_SMALL, *SMALL_CNN, "trainer.max_epochs=1", "+trainer.limit_train_batches=1")
     run_lesson(lesson_config("mnist_cnn", folder, f"paths.data_dir={data}", *overrides, *QUIET))
     return folder / "checkpoints" / "last.ckpt"
 

@@ -9,10 +9,11 @@ import lightning as L
 
 
 class KillAtStep(L.Callback):
-    """SIGKILLs its own process once training has done `step` optimizer steps, when `$KILL_AT_STEP`
-    asks for it: the resumed run (started without it) goes on to the end."""
+    """SIGKILLs its own process at the first step end with at least `$KILL_AT_STEP` optimizer steps done
+    (a full-batch step holds several), when that is set: the resumed run (started without it) goes on to
+    the end."""
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
         wanted = os.environ.get("KILL_AT_STEP")
-        if wanted and trainer.global_step == int(wanted):
+        if wanted and trainer.global_step >= int(wanted):  # a step may hold several updates
             os.kill(os.getpid(), signal.SIGKILL)

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
 
-from lightning_lessons.engine.workarounds import checkpoint_cadence, checkpoint_state_key, last_saved_step
+from lightning_lessons.engine.workarounds import (
+    LinkedLastCheckpoint,
+    checkpoint_cadence,
+    checkpoint_state_key,
+    last_saved_step,
+    skip_unused_training_hooks,
+)
 
 
-class LessonCheckpoint(ModelCheckpoint):
+class LessonCheckpoint(LinkedLastCheckpoint):
     """`ModelCheckpoint` (same arguments) that skips its per-step and per-epoch bookkeeping between saves.
 
     Lightning's version deep-copies every logged metric at the end of each epoch even when it will
     not save; for the 10,000 one-step epochs of the regression lessons that was a third of a step.
     On the epochs it does save at, it behaves exactly as `ModelCheckpoint`.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        skip_unused_training_hooks(self)
 
     @property
     def state_key(self) -> str:
@@ -36,6 +46,7 @@ class LessonCheckpoint(ModelCheckpoint):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         every = checkpoint_cadence(self)[0]
         if every >= 1 and (trainer.current_epoch + 1) % every == 0:
+            self.name_last_before_saving()
             super().on_train_epoch_end(trainer, pl_module)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

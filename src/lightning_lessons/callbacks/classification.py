@@ -7,42 +7,45 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
-from lightning_lessons.callbacks.plots import confusion_figure, decision_figure, prediction_grid_figure
-from lightning_lessons.callbacks.tensorboard import tensorboard_writer
+from lightning_lessons.callbacks.plots import DecisionPlot, confusion_figure, prediction_grid_figure
+from lightning_lessons.callbacks.tensorboard import add_png, tensorboard_writer
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
 class DecisionRegions(EveryNEpochs):
     """The plane coloured by predicted class, the training points by their prediction, the accuracy in
-    the title (the notes redraw this every 40 epochs)."""
+    the title (the notes redraw this every 40 epochs). The figure is laid out once per fit and only the
+    regions, the points' colours and the title are redrawn (plots.Frames)."""
 
     def __init__(self, every_n_epochs: int = 40, resolution: int = 150, max_points: int = 1500) -> None:
         super().__init__(every_n_epochs)
         self.resolution = resolution
         self.max_points = max_points
+        self._plot: tuple[torch.Tensor, torch.Tensor, torch.Tensor, DecisionPlot] | None = None
+
+    def _layout(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, DecisionPlot]:
+        """The grid's points, the rows of `x` shown, and the plot, for this training set."""
+        if self._plot is None or not torch.equal(self._plot[0], x):
+            low, high = x.min(dim=0).values - 1, x.max(dim=0).values + 1
+            xs = torch.linspace(float(low[0]), float(high[0]), self.resolution)
+            ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
+            mesh = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
+            shown = torch.linspace(0, len(x) - 1, min(len(x), self.max_points)).long()
+            self._plot = (x, mesh, shown, DecisionPlot(x[shown], (xs, ys)))
+        return self._plot[1:]
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
         x, y = trainer.datamodule.splits["train"]
-        low, high = x.min(dim=0).values - 1, x.max(dim=0).values + 1
-        xs = torch.linspace(float(low[0]), float(high[0]), self.resolution)
-        ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
-        mesh = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
+        mesh, shown, plot = self._layout(x)
         grid_classes = pl_module.predict(mesh.to(pl_module.device)).argmax(dim=1).cpu()
         predicted = pl_module.predict(x.to(pl_module.device)).argmax(dim=1).cpu()
         accuracy = (predicted == y).float().mean().item()
-        shown = torch.linspace(0, len(x) - 1, min(len(x), self.max_points)).long()
         title = f"epoch {trainer.current_epoch + 1}: training accuracy {accuracy:.1%}"
-        figure = decision_figure(
-            x[shown],
-            predicted[shown],
-            (xs, ys),
-            grid_classes.reshape(self.resolution, self.resolution),
-            pl_module.num_classes,
-            title,
-        )
-        writer.add_figure("decision_regions", figure, global_step=trainer.global_step)
+        image = plot.frame(grid_classes.reshape(self.resolution, self.resolution), predicted[shown], title)
+        add_png(writer, "decision_regions", image, trainer.global_step)
 
 
-class PredictionFigures(L.Callback):
+class PredictionFigures(StepFreeCallback):
     """After each validation and after testing: a grid of digits with predicted and true labels
     (`predictions/<split>`) and, if the module keeps one, the confusion matrix
     (`confusion_matrix/<split>`).
@@ -52,6 +55,7 @@ class PredictionFigures(L.Callback):
     """
 
     def __init__(self, num_images: int = 32, search: int = 1000) -> None:
+        super().__init__()
         self.num_images = num_images
         self.search = search
 

@@ -8,9 +8,10 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from lightning_lessons.callbacks.plots import image_rows_figure
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
-class DenoisingFigures(L.Callback):
+class DenoisingFigures(StepFreeCallback):
     """After each validation and after testing: rows noisy / denoised / clean for the first
     `num_images` images of the split (`denoising/<split>`), each row with its mean PSNR.
 
@@ -19,6 +20,7 @@ class DenoisingFigures(L.Callback):
     """
 
     def __init__(self, num_images: int = 16) -> None:
+        super().__init__()
         self.num_images = num_images
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:

@@ -7,14 +7,16 @@ from torch.utils.tensorboard import SummaryWriter
 
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
-class EveryNEpochs(L.Callback):
+class EveryNEpochs(StepFreeCallback):
     """Calls `draw` every `every_n_epochs` training epochs and once more at the end of training."""
 
     def __init__(self, every_n_epochs: int) -> None:
         if every_n_epochs < 1:
             raise ConfigError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
+        super().__init__()
         self.every_n_epochs = every_n_epochs
         self._last_step = -1
 

@@ -57,6 +57,21 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         _fsync(path.parent)
 
 
+def link_checkpoint(source: Path, target: Path) -> bool:
+    """Make `target` a hard link to the checkpoint `source`, replacing it atomically (as AtomicCheckpointIO
+    replaces a file); False, with nothing changed, where the file system has no hard links. A later save
+    under either name replaces that name only: the other keeps its contents."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.unlink(missing_ok=True)
+        os.link(source, partial)
+    except OSError:
+        return False
+    os.replace(partial, target)
+    _fsync(target.parent)
+    return True
+
+
 def _fsync(path: Path) -> None:
     """Flush a file's (or a folder's entries') writes to the disk."""
     descriptor = os.open(path, os.O_RDONLY)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import time
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
+from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 from lightning_lessons.engine.checkpoints import read_checkpoint
 from lightning_lessons.engine.errors import ConfigError
 from lightning_lessons.engine.workarounds import StepFreeCallback, checkpoint_cadence, relaunches_command_line
@@ -32,12 +35,14 @@ class LessonTrainer(L.Trainer):
     `max_epochs` read in them (the command line's `trainer.max_epochs=10000` is 10,000 updates; the
     progress line, figure titles, the checkpoint's `epoch` and the run summary say so), logged values
     keep their x-axis step (the update's), and `epochs_per_step` is chosen to divide every cadence
-    (validation, logging, checkpoints, figures, progress lines, the epochs a resumed checkpoint had
-    done), so each of them happens after exactly the update it happened after with one epoch a step.
+    (validation, checkpoints, figures, progress lines, the epochs a resumed checkpoint had done), so
+    each of them happens after exactly the update it happened after with one epoch a step. Logging
+    happens inside a step, at its own update (LessonModule.log_train), so it sets no limit: a run
+    validated 20 times takes 20 steps (R1-R4 at the default 500), whatever it logs.
     With mini-batches, several processes or `fast_dev_run`, it is Lightning's loop, unchanged.
     """
 
-    def __init__(self, *args: Any, epochs_per_step: int = 50, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, epochs_per_step: int = 500, **kwargs: Any) -> None:
         if epochs_per_step < 1:
             raise ConfigError(
                 f"trainer.epochs_per_step must be at least 1 (1: one epoch a step), got {epochs_per_step}"
@@ -84,8 +89,8 @@ class LessonTrainer(L.Trainer):
         full_batch = getattr(datamodule, "batch_size", 0) is None
         if not full_batch or self.world_size > 1 or self.fast_dev_run or not notes_epochs or notes_epochs < 0:
             return 0
-        cadences = [notes_epochs, self.log_every_n_steps or notes_epochs]
-        cadences.append(self.check_val_every_n_epoch or notes_epochs)
+        # Not the logging cadence: a step's updates log in its middle (LessonModule.log_train).
+        cadences = [notes_epochs, self.check_val_every_n_epoch or notes_epochs]
         for callback in self.callbacks:
             every = getattr(callback, "every_n_epochs", None)
             for value in (every, *checkpoint_cadence(callback)[:2]):
@@ -115,7 +120,7 @@ class _NotesEpochsNotice(logging.Filter):
 
 
 # Lightning's own signature and types plus `epochs_per_step`: config checks see every trainer argument.
-_EXTRA = inspect.Parameter("epochs_per_step", inspect.Parameter.KEYWORD_ONLY, default=50, annotation=int)
+_EXTRA = inspect.Parameter("epochs_per_step", inspect.Parameter.KEYWORD_ONLY, default=500, annotation=int)
 _LIGHTNING = inspect.signature(L.Trainer.__init__)
 LessonTrainer.__init__.__signature__ = _LIGHTNING.replace(
     parameters=[*_LIGHTNING.parameters.values(), _EXTRA]
@@ -148,6 +153,10 @@ class EpochsPerStep(StepFreeCallback):
         if trainer.epochs_per_step:
             trainer.fit_loop.max_epochs = trainer.max_epochs // trainer.epochs_per_step
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.ckpt_path and trainer.global_step:
+            drop_rows_after(trainer, trainer.global_step + 1)
+
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         checkpoint[EPOCHS_KEY] = trainer.epochs_per_step
 
@@ -179,3 +188,19 @@ def check_launch(trainer: L.Trainer) -> None:
             "is the whole sweep: use trainer.strategy=ddp_fork (trainer=ddp_cpu on the CPU), "
             "or hydra/launcher=slurm, where SLURM starts the processes"
         )
+
+
+def drop_rows_after(trainer: L.Trainer, step: int) -> None:
+    """Tell TensorBoard that the run restarts here: its reader drops what the run's earlier event files hold
+    at `step` or later (a `SessionLog.START` event).
+
+    A run killed between two checkpoints has written rows for updates its checkpoint does not hold (a
+    step's updates log in its middle, and with one update a step every logging step writes at once); the
+    resumed run writes them again. Called with the checkpoint's step + 1: the figures and parameters
+    drawn at the checkpoint's own step stay (the resumed run does not draw them again); only a row of
+    the very next update, were it a logging one, could be left twice.
+    """
+    writer = tensorboard_writer(trainer)
+    if writer is not None:
+        start = SessionLog(status=SessionLog.START)
+        writer._get_file_writer().add_event(Event(step=step, wall_time=time.time(), session_log=start))

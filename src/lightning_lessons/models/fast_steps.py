@@ -18,6 +18,7 @@ from lightning_lessons.engine.workarounds import (
     attached_trainer,
     count_update,
     set_logging_step,
+    update_counter,
 )
 
 UPDATE_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad")
@@ -48,6 +49,9 @@ class FastSteps(CheapHookName, L.LightningModule):
     steps a logger writes. Lessons implement `loss_step` (and `update`, to update by hand)."""
 
     _plain_updates = False
+    _updates_left = 0  # in a step of several updates, how many follow the running one
+    _logs: bool | None = None  # in such a step: whether the running update logs
+    _step_counter = None  # Lightning's count of manual optimizer steps, during a step
 
     @property
     def epochs_per_step(self) -> int:
@@ -72,15 +76,28 @@ class FastSteps(CheapHookName, L.LightningModule):
         """One update, or `epochs_per_step` of the notes' full-batch epochs in a row on the same batch."""
         if self.automatic_optimization:
             return self.loss_step(batch)
-        per_step = max(1, self.epochs_per_step)
+        trainer, epochs_per_step = self.trainer, self.epochs_per_step
+        per_step = max(1, epochs_per_step)
+        # What every update of the step would otherwise look up through a dozen properties (~20 us an
+        # update, a sixth of R1's): Lightning's step counter, and (one update an epoch) which update logs.
+        # Set with object.__setattr__: nn.Module's own bookkeeping would cost as much again.
+        set_attribute = object.__setattr__
+        set_attribute(self, "_step_counter", update_counter(trainer))
+        first, every, last = self.global_step, trainer.log_every_n_steps, trainer.max_epochs
         for index in range(per_step):
+            set_attribute(self, "_updates_left", per_step - 1 - index)
+            if epochs_per_step:
+                done = first + index  # updates before this one; the run's last update is its last epoch's
+                set_attribute(self, "_logs", bool(every) and ((done + 1) % every == 0 or done + 1 >= last))
             loss = self.update(batch)
             if not math.isfinite(loss.item()):  # stop at the very update, not at the end of the step
-                epoch = self.trainer.current_epoch - per_step + 1 + index
+                set_attribute(self, "_logs", None)
+                epoch = trainer.current_epoch - per_step + 1 + index
                 raise TrainingDiverged(self.divergence_message("training", loss.item(), epoch))
-        if self.epochs_per_step > 1:
+        set_attribute(self, "_logs", None)
+        if epochs_per_step > 1:
             # TensorBoard's x-axis and the logging cadence count updates, as with one update a step.
-            set_logging_step(self.trainer, self.global_step - 1)
+            set_logging_step(trainer, self.global_step - 1)
         return loss
 
     def update(self, batch: tuple[Tensor, ...]) -> Tensor:
@@ -110,7 +127,7 @@ class FastSteps(CheapHookName, L.LightningModule):
     def count_step(self) -> None:
         """Count an update no Lightning optimizer made: `global_step` follows it, and checkpoints after
         the first are not skipped as "already saved"."""
-        count_update(self.trainer)
+        count_update(self._step_counter or update_counter(self.trainer))
 
     def transfer_batch_to_device(self, batch: object, device: torch.device, dataloader_idx: int) -> object:
         # Lesson data already lives on the Trainer's device (TensorDataModule): skip the walk over the
@@ -124,6 +141,8 @@ class FastSteps(CheapHookName, L.LightningModule):
     def should_log_step(self) -> bool:
         """`self.log` costs more than a whole step of the full-batch lessons: only at the steps the
         loggers write (`trainer.log_every_n_steps`) and the last one."""
+        if self._logs is not None:  # decided by the running step (training_step)
+            return self._logs
         trainer = self.trainer
         every = trainer.log_every_n_steps
         if not every:  # logging is off (log_every_n_steps=0, or a barebones Trainer)
@@ -132,9 +151,28 @@ class FastSteps(CheapHookName, L.LightningModule):
         return last or (self.global_step + 1) % every == 0
 
     def log_train(self, batch_size: int, **metrics: Callable[[], Tensor] | Tensor) -> None:
-        """Log `train/<name>` at logging steps; a callable value is computed only then."""
-        if self.should_log_step():
-            values = {
-                f"train/{name}": value() if callable(value) else value for name, value in metrics.items()
-            }
+        """Log `train/<name>` at logging steps; a callable value is computed only then.
+
+        Inside a step of several updates (LessonTrainer) a logging update that is not the step's last
+        writes its row to the loggers at once, at the x-axis step and epoch one update a step gives it:
+        the logging cadence then does not limit how many updates a step holds (C1 logs every 5 of its
+        1,000 epochs). Lightning writes the step's own row at its end, from `self.log`, which is left
+        to the step's last logging update (an earlier one's values would be replaced before they are read).
+        """
+        if not self.should_log_step():
+            return
+        values = {f"train/{name}": value() if callable(value) else value for name, value in metrics.items()}
+        left = self._updates_left
+        if not left or not self._logs_later_in_step(left):
             self.log_dict(values, prog_bar=True, batch_size=batch_size)
+        if left:  # the row Lightning's logger connector would write, less its flush to disk after each one
+            step = self.global_step  # (TensorBoard's writer flushes every 10 events, Lightning at the end)
+            row = {**{name: value.item() for name, value in values.items()}, "epoch": step}
+            for logger in self.trainer.loggers:
+                logger.log_metrics(row, step=step)
+
+    def _logs_later_in_step(self, left: int) -> bool:
+        """Whether one of the `left` updates that follow in this step logs too."""
+        return (
+            self.trainer.log_every_n_steps <= left or self.global_step + 1 + left >= self.trainer.max_epochs
+        )

@@ -65,7 +65,7 @@ class ManualRegressionModule(LessonModule):
                 reduce = self.trainer.strategy.reduce
                 grads = {name: reduce(grad, reduce_op="mean") for name, grad in grads.items()}
             return loss, grads
-        loss = self.loss_fn(self(x), y)
+        loss = self.loss_fn(self.forward(x), y)  # forward itself: nn.Module's call layer costs ~4 us (R1)
         self.backward_loss(loss)
         return loss.detach(), {name: p.grad for name, p in self.net.named_parameters()}
 

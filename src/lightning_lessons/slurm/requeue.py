@@ -35,6 +35,8 @@ from typing import Any
 
 import lightning as L
 
+from lightning_lessons.engine.workarounds import StepFreeCallback
+
 log = logging.getLogger(__name__)
 
 SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
@@ -54,13 +56,14 @@ def requeued_checkpoint(last: Path) -> str | None:
     return str(last)
 
 
-class SlurmRequeue(L.Callback):
+class SlurmRequeue(StepFreeCallback):
     """Stops the fit at the end of the epoch in which SLURM's time-limit signal arrives (see the module).
 
     Does nothing outside a SLURM job, or without a checkpoint callback to save the state with.
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.received: int | None = None  # the signal, once it has come
         self.stopped = False  # the fit was stopped for it
         self._previous: dict[int, Any] = {}  # the handlers it replaced (submitit's, or the default)
