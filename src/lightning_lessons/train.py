@@ -1,8 +1,7 @@
 """Train a lesson: `python -m lightning_lessons.train lesson=<name> [key=value ...]`.
 
 The flow, top to bottom: check the command line (`main`), build data, model and Trainer from the
-config (`build`), fit, test the best checkpoint, record the results (`train`).
-"""
+config (`build`), fit, test the best checkpoint, record the results (`train`)."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from omegaconf import DictConfig
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, check_command_line, register_resolvers
 from lightning_lessons.engine.errors import ConfigError, UserError, fail, user_error
 from lightning_lessons.engine.resume import checkpoint_to_resume, resume_arguments, without_resume
-from lightning_lessons.engine.trainer import check_launch
+from lightning_lessons.engine.trainer import check_launch, close_process_group
 from lightning_lessons.engine.workarounds import cheap_cuda_check, quiet_lightning, recover_fit_state
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import Run
@@ -103,7 +102,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         for results in tested:
             metrics.update({name: float(value) for name, value in sorted(results.items())})
-    return finish_run(cfg, trainer, model, datamodule, metrics, run)
+    result = finish_run(cfg, trainer, model, datamodule, metrics, run)
+    close_process_group()
+    return result
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)

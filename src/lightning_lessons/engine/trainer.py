@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
@@ -204,3 +205,12 @@ def drop_rows_after(trainer: L.Trainer, step: int) -> None:
     if writer is not None:
         start = SessionLog(status=SessionLog.START)
         writer._get_file_writer().add_event(Event(step=step, wall_time=time.time(), session_log=start))
+
+
+def close_process_group() -> None:
+    """End a run of several processes together: each waits for the others at the end, then leaves the
+    process group. A process that left first, while rank 0 still wrote its results, was seen to abort
+    at exit (srun DDP on gloo: "terminate called without an active exception", exit 134)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
