@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -27,6 +26,10 @@ class LessonCheckpoint(LinkedLastCheckpoint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         skip_unused_training_hooks(self)
+        _, every_n_steps, interval = checkpoint_cadence(self)
+        if every_n_steps < 1 and interval is None:
+            # Saves by step or by time are off (as in the lessons' configs): nothing to check each step.
+            self.on_train_batch_end = None
 
     @property
     def state_key(self) -> str:
@@ -36,12 +39,6 @@ class LessonCheckpoint(LinkedLastCheckpoint):
         if "_cached_state_key" not in self.__dict__:
             self._cached_state_key = checkpoint_state_key(self)
         return self._cached_state_key
-
-    def on_train_batch_end(self, trainer: L.Trainer, *args: object, **kwargs: object) -> None:
-        # Saves by step or by time are off in the lessons' configs; skip the checks made every step.
-        _, every_n_steps, interval = checkpoint_cadence(self)
-        if every_n_steps >= 1 or interval is not None:
-            super().on_train_batch_end(trainer, *args, **kwargs)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         every = checkpoint_cadence(self)[0]
@@ -55,6 +52,5 @@ class LessonCheckpoint(LinkedLastCheckpoint):
         # Not after fast_dev_run (debug=fast): a one-batch check must leave nothing that resume or T1's
         # source lookup would take for a trained run.
         if self.dirpath and not trainer.fast_dev_run and trainer.global_step != last_saved_step(self):
-            last = Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
-            trainer.save_checkpoint(last, weights_only=False)
-            self.last_model_path = str(last)
+            trainer.save_checkpoint(self.last_path, weights_only=False)
+            self.last_model_path = self.last_path

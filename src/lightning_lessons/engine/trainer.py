@@ -209,8 +209,9 @@ def drop_rows_after(trainer: L.Trainer, step: int) -> None:
 
 def close_process_group() -> None:
     """End a run of several processes together: each waits for the others at the end, then leaves the
-    process group. A process that left first, while rank 0 still wrote its results, was seen to abort
-    at exit (srun DDP on gloo: "terminate called without an active exception", exit 134)."""
+    process group, rather than leaving it to Lightning's exit handler in whatever order the processes
+    end. One srun DDP task was seen to abort there once ("terminate called without an active
+    exception", exit 134, after a good run); this is the guard against it, not a proven cure."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()

@@ -18,16 +18,13 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.engine.errors import RunFolderError
 from lightning_lessons.schema import RunSettings
-
-if TYPE_CHECKING:
-    from omegaconf import DictConfig
 
 CHECKPOINTS = "checkpoints"
 BEST = "best.ckpt"

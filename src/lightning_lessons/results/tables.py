@@ -12,11 +12,9 @@ def aligned(
     indent: str = "",
     widths: Sequence[int] = (),
 ) -> list[str]:
-    """Each column as wide as its widest cell (or `widths`, if wider); the columns in `right` (by index)
-    aligned right, the others left; no trailing spaces."""
-    columns = max(len(row) for row in rows)
-    full = [[*row, *[""] * (columns - len(row))] for row in rows]
-    width = [max(len(row[i]) for row in full) for i in range(columns)]
+    """Rows of equal length. Each column as wide as its widest cell (or `widths`, if wider); the
+    columns in `right` (by index) aligned right, the others left; no trailing spaces."""
+    width = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
     width = [max(w, widths[i] if i < len(widths) else 0) for i, w in enumerate(width)]
     return [
         (
@@ -26,5 +24,5 @@ def aligned(
                 for i, (cell, w) in enumerate(zip(row, width, strict=True))
             )
         ).rstrip()
-        for row in full
+        for row in rows
     ]
