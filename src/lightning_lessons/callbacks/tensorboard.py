@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 
 import lightning as L
 import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
-from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
+
+
+def png(image: np.ndarray) -> bytes:
+    """An `H x W x 3` uint8 image as PNG: rows unfiltered, zlib's fastest level. ~0.7 ms for a figure
+    of 400 x 290 where PIL's fastest takes ~2.4 (it tries a row filter per row), and no larger: the flat
+    colours of a figure compress as well without one."""
+    height, width, channels = image.shape
+    if channels != 3 or image.dtype != np.uint8:
+        raise ValueError(f"png takes H x W x 3 uint8 images, got {image.shape} {image.dtype}")
+    rows = np.zeros((height, 1 + width * 3), dtype=np.uint8)  # each row: filter type 0, then pixels
+    rows[:, 1:] = image.reshape(height, -1)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB, deflate, no interlace
+    pixels = zlib.compress(rows.tobytes(), 1)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def add_png(writer: SummaryWriter, tag: str, image: np.ndarray, step: int) -> None:
     """`writer.add_image(tag, image, step, dataformats="HWC")` for an `H x W x 3` uint8 frame, the same
-    event, in ~2 ms instead of ~5.5: PNG's fastest compression (files ~10% larger) and no conversions
-    of an image that is already what TensorBoard stores. For the figures redrawn 20 times a run."""
+    event, in ~1 ms instead of ~5.5: `png`, and no conversions of an image that is already what
+    TensorBoard stores. For the figures redrawn 20 times a run."""
     from tensorboard.compat.proto.summary_pb2 import Summary
 
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
     height, width, channels = image.shape
-    png = Summary.Image(
-        height=height, width=width, colorspace=channels, encoded_image_string=buffer.getvalue()
-    )
-    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=png)]), step)
+    encoded = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png(image))
+    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=encoded)]), step)
 
 
 def tensorboard_writer(trainer: L.Trainer) -> SummaryWriter | None:
