@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib import colormaps, font_manager
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
@@ -40,6 +41,7 @@ class Frames:
         self.font = ImageFont.truetype(path, title.get_fontsize() * figure.dpi / 72)
         x, y = title.get_transform().transform(title.get_position())  # centre of its baseline
         self.title_at = (float(x), float(figure.bbox.height - y))
+        self.title_colour = to_hex(title.get_color())
         title.set_text("")
         figure.canvas.draw()
         self.background = figure.canvas.copy_from_bbox(figure.bbox)
@@ -68,7 +70,7 @@ class Frames:
         _, top, _, bottom = self.font.getbbox(text, anchor="ms")
         first, last = max(0, int(y + top) - 1), min(len(image), int(y + bottom) + 2)
         strip = Image.fromarray(image[first:last])
-        ImageDraw.Draw(strip).text((x, y - first), text, font=self.font, fill="black", anchor="ms")
+        ImageDraw.Draw(strip).text((x, y - first), text, font=self.font, fill=self.title_colour, anchor="ms")
         image[first:last] = np.asarray(strip)
 
 
