@@ -42,6 +42,10 @@ Each entry: what it does, why, and what to check after an upgrade.
    record in pure Python while holding the interpreter lock; `engine/crc32c.py` computes the same
    checksum ~2-30x faster. Check: `tensorboard.summary.writer.record_writer.masked_crc32c` still exists
    (a test compares both on records of many lengths).
+12. `cheap_result_moves`: every `self.log` moves its stored result to the value's device, walking the
+   result's attributes and deep-copying its metadata (~0.17 ms of a ~0.4 ms call, 80 calls in a C1 run)
+   even when nothing is elsewhere; a move to the device it was last moved to is skipped.
+   Check: `_ResultMetric.to` and that `_ResultCollection.log` still calls it with the value's device.
 
 Also leaning on Lightning's checkpoint layout (public, but undocumented): `engine/trainer.py`'s
 `EpochsPerStep` rescales the loop counters in `checkpoint["loops"]["fit_loop"]` when a run resumes with
@@ -61,6 +65,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
+from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultMetric
 from tensorboard.summary.writer import record_writer
 
 from lightning_lessons.engine import crc32c
@@ -107,10 +112,29 @@ def fast_event_checksums() -> None:
 
 
 def prepare_process() -> None:
-    """The process-wide workarounds, before a run is built (1, 2, 11)."""
+    """The process-wide workarounds, before a run is built (1, 2, 11, 12)."""
     quiet_lightning()
     cheap_cuda_check()
     fast_event_checksums()
+    cheap_result_moves()
+
+
+def cheap_result_moves() -> None:
+    """`self.log`'s move of its stored result skipped when it is already on the value's device (12)."""
+    move = _ResultMetric.to
+    if getattr(move, "skips_idle_moves", False):
+        return
+
+    def to(self: _ResultMetric, *args: Any, **kwargs: Any) -> _ResultMetric:
+        device = args[0] if len(args) == 1 and not kwargs and isinstance(args[0], torch.device) else None
+        if device is not None and self.__dict__.get("_moved_to") == device:
+            return self
+        move(self, *args, **kwargs)
+        object.__setattr__(self, "_moved_to", device)  # other moves (dtype, "cpu"): checked again next time
+        return self
+
+    to.skips_idle_moves = True
+    _ResultMetric.to = to
 
 
 def relaunches_command_line(trainer: L.Trainer) -> bool:
