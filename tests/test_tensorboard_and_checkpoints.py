@@ -102,3 +102,16 @@ def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
     assert min(after) == max(before) + 1 and max(after) - max(before) == 40
     losses = scalar_values(resumed_dir, "train/loss")
     assert losses[0] <= scalar_values(first_dir, "train/loss")[-1] * 1.01
+
+
+def test_the_fast_event_checksum_is_tensorboards_own():
+    """engine/crc32c.py replaces TensorBoard's pure-Python record checksum: the same numbers, or
+    TensorBoard's reader drops the records."""
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+
+    from lightning_lessons.engine.crc32c import masked_crc32c as fast
+
+    generator = torch.Generator().manual_seed(0)
+    for length in [*range(40), 1023, 1024, 1025, 3100, 4096, 65537, 300_000]:
+        data = torch.randint(0, 256, (length,), dtype=torch.uint8, generator=generator).numpy().tobytes()
+        assert fast(data) == masked_crc32c(data), length

@@ -25,7 +25,7 @@ from lightning_lessons.config import CONF_DIR, CONFIG_NAME, check_command_line, 
 from lightning_lessons.engine.errors import ConfigError, UserError, fail, user_error
 from lightning_lessons.engine.resume import checkpoint_to_resume, resume_arguments, without_resume
 from lightning_lessons.engine.trainer import check_launch, close_process_group
-from lightning_lessons.engine.workarounds import cheap_cuda_check, quiet_lightning, recover_fit_state
+from lightning_lessons.engine.workarounds import prepare_process, recover_fit_state
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import Run
 from lightning_lessons.results.summary import finish_run, record_failure
@@ -52,8 +52,7 @@ def build(cfg: DictConfig) -> Experiment:
     problems = check_config(cfg)
     if problems:
         raise ConfigError("\n".join(problems))
-    quiet_lightning()
-    cheap_cuda_check()
+    prepare_process()
     if cfg.trainer.get("accelerator") in ("gpu", "cuda") and torch.cuda.device_count() == 0:
         raise ConfigError(
             f"trainer.accelerator={cfg.trainer.accelerator} asks for a CUDA GPU and this machine has none: "
