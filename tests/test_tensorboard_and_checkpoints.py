@@ -105,11 +105,11 @@ def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
 
 
 def test_the_fast_event_checksum_is_tensorboards_own():
-    """engine/crc32c.py replaces TensorBoard's pure-Python record checksum: the same numbers, or
-    TensorBoard's reader drops the records."""
+    """google-crc32c replaces TensorBoard's pure-Python record checksum (engine/workarounds.py): the
+    same numbers, or TensorBoard's reader drops the records."""
     from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-    from lightning_lessons.engine.crc32c import masked_crc32c as fast
+    from lightning_lessons.engine.workarounds import masked_crc32c as fast
 
     generator = torch.Generator().manual_seed(0)
     for length in [*range(40), 1023, 1024, 1025, 3100, 4096, 65537, 300_000]:
