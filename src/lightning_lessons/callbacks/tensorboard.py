@@ -1,4 +1,5 @@
-"""Access to the run's TensorBoard writer for callbacks that draw."""
+"""The run's TensorBoard event file: rows of scalars and PNG frames written cheaply, and its writer for
+the callbacks that draw."""
 
 from __future__ import annotations
 
@@ -8,7 +9,32 @@ import zlib
 import lightning as L
 import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from tensorboard.compat.proto.summary_pb2 import Summary
+from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
+
+
+class LessonTensorBoardLogger(TensorBoardLogger):
+    """Lightning's TensorBoardLogger (same arguments) writing a row of scalars as one event holding them
+    all, not one event each: ~40 us a row of three instead of ~120 (C1 writes 200 rows in a 0.35 s run).
+    TensorBoard reads both alike."""
+
+    def __init__(self, *args: object, prefix: str = "", **kwargs: object) -> None:
+        super().__init__(*args, prefix=prefix, **kwargs)
+        self.tag_prefix = f"{prefix}{self.LOGGER_JOIN_CHAR}" if prefix else ""
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float | Tensor], step: int | None = None) -> None:
+        values = []
+        for name, value in metrics.items():
+            if isinstance(value, Tensor) and value.numel() == 1:
+                value = value.item()
+            if not isinstance(value, (int, float)):  # e.g. a dict for add_scalars: Lightning's way
+                super().log_metrics(metrics, step)
+                return
+            values.append(Summary.Value(tag=self.tag_prefix + name, simple_value=value))
+        self.experiment._get_file_writer().add_summary(Summary(value=values), step)
 
 
 def png(image: np.ndarray) -> bytes:
@@ -33,8 +59,6 @@ def add_png(writer: SummaryWriter, tag: str, image: np.ndarray, step: int) -> No
     """`writer.add_image(tag, image, step, dataformats="HWC")` for an `H x W x 3` uint8 frame, the same
     event, in ~1 ms instead of ~5.5: `png`, and no conversions of an image that is already what
     TensorBoard stores. For the figures redrawn 20 times a run."""
-    from tensorboard.compat.proto.summary_pb2 import Summary
-
     height, width, channels = image.shape
     encoded = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png(image))
     writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=encoded)]), step)
