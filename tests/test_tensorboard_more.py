@@ -163,3 +163,27 @@ def test_t1_projector_shows_transferred_and_scratch_networks_side_by_side(v1_run
     labels = (run_dir / embeddings["scratch.classifier.2"].metadata_path).read_text().splitlines()
     assert labels[:3] == ["T-shirt/top", "Trouser", "Pullover"]  # Fashion-MNIST's class names
     assert len(pr_curves(run_dir)) == 10
+
+
+def test_pr_curve_events_hold_what_add_pr_curve_raw_writes():
+    """pr_curve_values builds every class's curve at once, stored as bytes: the same curves and plugin
+    metadata TensorBoard gets from SummaryWriter.add_pr_curve_raw."""
+    import numpy as np
+    import torch
+    from tensorboard.util import tensor_util
+    from torch.utils.tensorboard.summary import pr_curve_raw
+
+    from lightning_lessons.callbacks.pr_curves import pr_curve_values
+
+    counts = torch.randint(0, 30, (3, 2, 127), generator=torch.Generator().manual_seed(0))
+    values = pr_curve_values(["a", "b", "c"], counts)
+    for label, value in enumerate(values):
+        above = counts[label].flip(-1).cumsum(-1).flip(-1).double()
+        false_pos, true_pos = above
+        false_neg, true_neg = true_pos[0] - true_pos, false_pos[0] - false_pos
+        precision = true_pos / (true_pos + false_pos).clamp(min=1e-7)
+        recall = true_pos / (true_pos + false_neg).clamp(min=1e-7)
+        expected = pr_curve_raw("a", true_pos, false_pos, true_neg, false_neg, precision, recall).value[0]
+        assert value.metadata == expected.metadata
+        ours, theirs = (tensor_util.make_ndarray(v.tensor) for v in (value, expected))
+        assert ours.shape == theirs.shape == (6, 127) and np.array_equal(ours, theirs)

@@ -65,7 +65,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 def link_checkpoint(source: Path, target: Path) -> bool:
     """Make `target` a hard link to the checkpoint `source`, replacing it atomically (as AtomicCheckpointIO
     replaces a file); False, with nothing changed, where the file system has no hard links. A later save
-    under either name replaces that name only: the other keeps its contents."""
+    under either name replaces that name only: the other keeps its contents.
+
+    The folder is not flushed after the rename (~0.2 ms a save): `source`'s bytes already are, so a
+    power cut can at worst leave the previous `target`, itself whole; the next save flushes both names."""
     partial = target.with_name(f".{target.name}.partial")
     try:
         partial.unlink(missing_ok=True)
@@ -73,7 +76,6 @@ def link_checkpoint(source: Path, target: Path) -> bool:
     except OSError:
         return False
     os.replace(partial, target)
-    _fsync(target.parent)
     return True
 
 
