@@ -21,6 +21,9 @@ def test_png_decodes_to_the_same_pixels():
     generator = np.random.default_rng(0)
     noise = generator.integers(0, 256, (37, 53, 3), dtype=np.uint8)
     assert np.array_equal(decode(png(noise)), noise)
+    palette = generator.integers(0, 256, (200, 3), dtype=np.uint8)
+    indices = generator.integers(0, 200, (37, 53), dtype=np.uint8)
+    assert np.array_equal(decode(png(indices, palette)), palette[indices])
     flat = np.full((300, 400, 3), 255, dtype=np.uint8)
     assert len(png(flat)) < flat.size // 100  # a figure's flat colours compress
 
@@ -37,7 +40,9 @@ def test_decision_regions_show_the_predicted_class_of_the_plane_and_of_each_poin
     plot = DecisionPlot(points, (xs, ys))
     grid_x = xs.expand(len(ys), -1)
     right_is_one = (grid_x > 0).long()  # class 1 right of x = 0, class 0 left
-    image = plot.frame(right_is_one, torch.tensor([1, 0]), "epoch 7: training accuracy 50.0%")
+    indices = plot.frame(right_is_one, torch.tensor([1, 0]), "epoch 7: training accuracy 50.0%")
+    image = plot.palette[indices]
+    assert indices.shape == image.shape[:2] and np.array_equal(decode(png(indices, plot.palette)), image)
 
     def colour(x, y):
         row, column = pixel(plot, x, y)
@@ -48,7 +53,9 @@ def test_decision_regions_show_the_predicted_class_of_the_plane_and_of_each_poin
     # Each point in its predicted class's colour, over the other class's region.
     assert np.abs(colour(-3, 2) - TAB10[1]).max() < np.abs(colour(-3, 2) - pale[0]).max()
     assert np.abs(colour(3, -2) - TAB10[0]).max() < np.abs(colour(3, -2) - pale[1]).max()
-    everything_left = plot.frame(torch.zeros_like(right_is_one), torch.tensor([1, 0]), "epoch 7: x")
+    everything_left = plot.palette[
+        plot.frame(torch.zeros_like(right_is_one), torch.tensor([1, 0]), "epoch 7: x")
+    ]
     assert np.abs(everything_left[pixel(plot, 4, 4)].astype(float) - pale[0]).max() <= 1
     # The title is written above the axes, and only there do the two frames differ outside the axes.
     top_of_axes = pixel(plot, 0, 5)[0]

@@ -47,7 +47,7 @@ class DecisionRegions(EveryNEpochs):
         accuracy = (predicted == y).float().mean().item()
         title = f"epoch {trainer.current_epoch + 1}: training accuracy {accuracy:.1%}"
         image = plot.frame(grid_classes.reshape(self.resolution, self.resolution), predicted[shown], title)
-        add_png(writer, "decision_regions", image, trainer.global_step)
+        add_png(writer, "decision_regions", image, trainer.global_step, palette=plot.palette)
 
 
 class PredictionFigures(StepFreeCallback):

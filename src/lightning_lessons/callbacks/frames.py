@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib import colormaps, font_manager
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
@@ -48,7 +48,7 @@ class Frames:
         self.picture = self._pixels()
 
     def render(self, title: str, paint: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
-        """The current frame, an `H x W x 3` uint8 image (for `add_png`)."""
+        """The current frame, an `H x W x 3` uint8 image (IndexedFrames: `H x W` indices), for `add_png`."""
         if self.changing:
             self.figure.canvas.restore_region(self.background)
             for artist in self.changing:
@@ -64,14 +64,61 @@ class Frames:
     def _pixels(self) -> np.ndarray:
         return np.asarray(self.figure.canvas.buffer_rgba())[..., :3].copy()
 
-    def _write(self, image: np.ndarray, text: str) -> None:
-        """`text` centred on the title's baseline; only the rows it covers pass through PIL."""
-        x, y = self.title_at
+    def _title_rows(self, text: str) -> tuple[int, int]:
+        """The rows `text` covers, centred on the title's baseline: only those pass through PIL."""
         _, top, _, bottom = self.font.getbbox(text, anchor="ms")
-        first, last = max(0, int(y + top) - 1), min(len(image), int(y + bottom) + 2)
+        y = self.title_at[1]
+        return max(0, int(y + top) - 1), min(len(self.picture), int(y + bottom) + 2)
+
+    def _write(self, image: np.ndarray, text: str) -> None:
+        first, last = self._title_rows(text)
+        x, y = self.title_at
         strip = Image.fromarray(image[first:last])
         ImageDraw.Draw(strip).text((x, y - first), text, font=self.font, fill=self.title_colour, anchor="ms")
         image[first:last] = np.asarray(strip)
+
+
+class IndexedFrames(Frames):
+    """Frames of at most 256 colours, one byte a pixel: the picture's own (the greys of its text and
+    axes, mostly) and those `add_colours` reserves for what `paint` puts in. A third of the bytes of RGB
+    to paint, copy and compress, and a PNG a third the size (C1's decision regions: ~0.6 ms a frame
+    with its PNG instead of ~2). `render` returns indices into `palette`."""
+
+    def __init__(self, figure: Figure, reserve: int) -> None:
+        super().__init__(figure, [])
+        pixels = self.picture.reshape(-1, 3).astype(np.uint32)
+        for mask in (0xFF, 0xFC, 0xF8, 0xF0):  # antialiased text can hold more greys than fit: fewer bits
+            packed = (pixels & mask) @ np.array([1 << 16, 1 << 8, 1], dtype=np.uint32)
+            values, indices = np.unique(packed, return_inverse=True)
+            if len(values) + reserve <= 256:
+                break
+        else:
+            raise ValueError(f"a figure of {len(values)} colours leaves no room for {reserve} more")
+        colours = np.stack([values >> 16, (values >> 8) & 0xFF, values & 0xFF], axis=1)
+        self.palette = colours.astype(np.uint8)
+        self.picture = indices.reshape(self.picture.shape[:2]).astype(np.uint8)
+        # Each level of the title's ink (0: full) as the nearest of the picture's colours, over white.
+        ink = np.array(to_rgb(self.title_colour)) * 255
+        levels = 255 + (ink - 255) * (1 - np.arange(256)[:, None] / 255)
+        distances = ((levels[:, None, :] - colours[None, :, :]) ** 2).sum(axis=-1)
+        self.ink_indices = distances.argmin(axis=1).astype(np.uint8)
+
+    def add_colours(self, colours: np.ndarray) -> np.ndarray:
+        """Palette entries for `colours` (`N x 3`, 0-255): their indices, to paint with."""
+        first = len(self.palette)
+        if first + len(colours) > 256:
+            raise ValueError(f"{len(colours)} more colours do not fit in a palette of {first}")
+        self.palette = np.concatenate([self.palette, np.rint(colours).astype(np.uint8)])
+        return np.arange(first, first + len(colours), dtype=np.uint8)
+
+    def _write(self, image: np.ndarray, text: str) -> None:
+        first, last = self._title_rows(text)
+        strip = Image.new("L", (image.shape[1], last - first), 255)
+        x, y = self.title_at
+        ImageDraw.Draw(strip).text((x, y - first), text, font=self.font, fill=0, anchor="ms")
+        ink = np.asarray(strip)
+        inked = ink < 255  # the title sits on the figure's white margin
+        image[first:last][inked] = self.ink_indices[ink[inked]]
 
 
 def _figure(figsize: tuple[float, float], margins: dict[str, float]) -> tuple[Figure, object]:
@@ -121,18 +168,20 @@ class FitPlot:
 class DecisionPlot:
     """The plane coloured by predicted class (a 2-D classifier's decision regions), with the points
     coloured by their predicted class on top. Built once for a grid and the points shown; each `frame`
-    paints regions and points into the axes' pixels in numpy (~0.8 ms for C1's 150 x 150 grid and
-    1,000 points, where matplotlib's image and scatter draws took 15-35 ms).
+    paints regions and points into the axes' palette indices in numpy (IndexedFrames: ~0.6 ms for C1's
+    150 x 150 grid and 1,000 points with the PNG, where matplotlib's image and scatter draws took
+    15-35 ms). `frame` returns indices into `palette`.
     """
 
     REGION_ALPHA, POINT_ALPHA, POINT_RADIUS = 0.25, 0.8, 1.6  # the radius in pixels
+    CLASSES = 10  # colours of tab10; more classes wrap around, as matplotlib's colour cycle does
 
     def __init__(self, points: Tensor, grid: tuple[Tensor, Tensor]) -> None:
         xs, ys = (axis.numpy() for axis in grid)
         figure, axes = _figure((4.8, 4.2), {"left": 0.1, "right": 0.97, "bottom": 0.08, "top": 0.92})
         axes.set_xlim(xs[0], xs[-1])
         axes.set_ylim(ys[0], ys[-1])
-        self.frames = Frames(figure, [])
+        self.frames = IndexedFrames(figure, reserve=2 * self.CLASSES)
         # The axes' inside in the picture's rows (top down) and columns, the spines' pixels left alone.
         height = figure.bbox.height
         left, bottom, right, top = axes.bbox.extents
@@ -145,47 +194,43 @@ class DecisionPlot:
         data_y = to_data.transform(np.column_stack([np.zeros(len(rows)), height - rows - 0.5]))[:, 1]
         # Each pixel's nearest grid point, as an index into the flattened grid of classes.
         self.cells = _nearest(data_y, ys)[:, None] * len(xs) + _nearest(data_x, xs)[None, :]
-        colours = np.array(colormaps["tab10"].colors) * 255
-        self.region_colours = np.rint(255 + (colours - 255) * self.REGION_ALPHA).astype(np.uint8)
-        self.point_colours = np.rint(colours).astype(np.int16)
-        pixels = axes.transData.transform(points.numpy().astype(np.float64))
-        pixels[:, 1] = height - pixels[:, 1]  # top down
-        pixels -= (self.columns.start, self.rows.start)
-        self.spots, self.owners, self.weights = self._footprints(pixels, (len(rows), len(columns)))
+        colours = np.array(colormaps["tab10"].colors[: self.CLASSES]) * 255
+        regions = 255 + (colours - 255) * self.REGION_ALPHA  # over the white axes
+        self.region_indices = self.frames.add_colours(regions)
+        # A point over its own class's region, where a prediction puts it (a mistake stands out anyway).
+        self.point_indices = self.frames.add_colours(regions + (colours - regions) * self.POINT_ALPHA)
+        centres = axes.transData.transform(points.numpy().astype(np.float64))
+        centres[:, 1] = height - centres[:, 1]  # top down
+        centres -= (self.columns.start, self.rows.start)
+        self.spots, self.owners = self._discs(centres, (len(rows), len(columns)))
 
-    def _footprints(
-        self, centres: np.ndarray, shape: tuple[int, int]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each pixel a point's disc touches: its index in the flattened inside, the point, and the
-        point's opacity there (its alpha times the share of the pixel the disc covers, 4 x 4 samples)."""
-        reach = int(np.ceil(self.POINT_RADIUS))  # from the pixel holding the centre
+    def _discs(self, centres: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The pixels of each point's disc (those whose centre it covers): their indices in the flattened
+        inside, and the point each belongs to."""
+        reach = int(np.ceil(self.POINT_RADIUS))
         offsets = np.arange(-reach, reach + 1)
         step_y, step_x = (grid.ravel() for grid in np.meshgrid(offsets, offsets, indexing="ij"))
-        rows = np.floor(centres[:, 1:]) + step_y  # points x pixels around each
+        rows = np.floor(centres[:, 1:]) + step_y  # points x the pixels around each
         columns = np.floor(centres[:, :1]) + step_x
-        samples = (np.arange(4) + 0.5) / 4
-        sample_y, sample_x = (grid.ravel() for grid in np.meshgrid(samples, samples, indexing="ij"))
-        dy = rows[..., None] + sample_y - centres[:, 1, None, None]  # points x pixels x samples
-        dx = columns[..., None] + sample_x - centres[:, 0, None, None]
-        cover = (dx**2 + dy**2 <= self.POINT_RADIUS**2).mean(axis=-1)
-        inside = (cover > 0) & (rows >= 0) & (rows < shape[0]) & (columns >= 0) & (columns < shape[1])
+        near = (rows + 0.5 - centres[:, 1:]) ** 2 + (
+            columns + 0.5 - centres[:, :1]
+        ) ** 2 <= self.POINT_RADIUS**2
+        inside = near & (rows >= 0) & (rows < shape[0]) & (columns >= 0) & (columns < shape[1])
         owners = np.broadcast_to(np.arange(len(centres))[:, None], rows.shape)[inside]
-        spots = (rows[inside] * shape[1] + columns[inside]).astype(np.int64)
-        weights = np.rint(128 * self.POINT_ALPHA * cover[inside]).astype(np.int16)[:, None]  # of 128
-        return spots, owners, weights
+        return (rows[inside] * shape[1] + columns[inside]).astype(np.int64), owners
+
+    @property
+    def palette(self) -> np.ndarray:
+        return self.frames.palette
 
     def frame(self, grid_classes: Tensor, predicted: Tensor, title: str) -> np.ndarray:
         """`grid_classes`: the class of each grid point, `len(ys) x len(xs)`; `predicted`: of each point."""
 
         def paint(image: np.ndarray) -> None:
-            # Classes beyond tab10's ten colours wrap around, as matplotlib's colour cycle does.
             classes = grid_classes.numpy().ravel().take(self.cells)
-            regions = self.region_colours.take(classes, axis=0, mode="wrap")
-            pixels = regions.reshape(-1, 3)
-            under = pixels[self.spots].astype(np.int16)
-            colour = self.point_colours.take(predicted.numpy(), axis=0, mode="wrap").take(self.owners, axis=0)
-            pixels[self.spots] = under + ((colour - under) * self.weights >> 7)
-            image[self.rows, self.columns] = regions
+            inside = self.region_indices.take(classes, mode="wrap")
+            inside.ravel()[self.spots] = self.point_indices.take(predicted.numpy(), mode="wrap")[self.owners]
+            image[self.rows, self.columns] = inside
 
         return self.frames.render(title, paint)
 

@@ -37,30 +37,41 @@ class LessonTensorBoardLogger(TensorBoardLogger):
         write_summary(self.experiment, values, step)
 
 
-def png(image: np.ndarray) -> bytes:
-    """An `H x W x 3` uint8 image as PNG: rows unfiltered, zlib's fastest level. ~0.7 ms for a figure
-    of 400 x 290 where PIL's fastest takes ~2.4 (it tries a row filter per row), and no larger: the flat
-    colours of a figure compress as well without one."""
-    height, width, channels = image.shape
-    if channels != 3 or image.dtype != np.uint8:
-        raise ValueError(f"png takes H x W x 3 uint8 images, got {image.shape} {image.dtype}")
-    rows = np.zeros((height, 1 + width * 3), dtype=np.uint8)  # each row: filter type 0, then pixels
+def png(image: np.ndarray, palette: np.ndarray | None = None) -> bytes:
+    """A uint8 image as PNG: `H x W x 3` RGB, or `H x W` indices into `palette` (`N x 3`, N <= 256), rows
+    unfiltered, zlib's fastest level. ~0.7 ms for a figure of 400 x 290 in RGB where PIL's fastest takes
+    ~2.4 (it tries a row filter per row), and no larger: the flat colours of a figure compress as well
+    without one. An indexed figure is a third of the bytes to compress (~0.2 ms)."""
+    indexed = palette is not None
+    if image.dtype != np.uint8 or image.ndim != (2 if indexed else 3) or image.shape[2:] not in ((), (3,)):
+        raise ValueError(
+            f"png takes H x W x 3 uint8 images or H x W indices, got {image.shape} {image.dtype}"
+        )
+    height, width = image.shape[:2]
+    rows = np.zeros((height, 1 + image[0].size), dtype=np.uint8)  # each row: filter type 0, then pixels
     rows[:, 1:] = image.reshape(height, -1)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB, deflate, no interlace
-    pixels = zlib.compress(rows.tobytes(), 1)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    colour_type = 3 if indexed else 2  # palette indices, or RGB; 8 bits, deflate, no interlace
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
+    if indexed:
+        header += chunk(b"PLTE", np.ascontiguousarray(palette, dtype=np.uint8).tobytes())
+    pixels = chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+    return b"\x89PNG\r\n\x1a\n" + header + pixels + chunk(b"IEND", b"")
 
 
-def add_png(writer: SummaryWriter, tag: str, image: np.ndarray, step: int) -> None:
-    """`writer.add_image(tag, image, step, dataformats="HWC")` for an `H x W x 3` uint8 frame, the same
-    event, in ~1 ms instead of ~5.5: `png`, and no conversions of an image that is already what
-    TensorBoard stores. For the figures redrawn 20 times a run."""
-    height, width, channels = image.shape
-    encoded = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png(image))
+def add_png(
+    writer: SummaryWriter, tag: str, image: np.ndarray, step: int, palette: np.ndarray | None = None
+) -> None:
+    """`writer.add_image(tag, image, step, dataformats="HWC")` for a uint8 frame (RGB, or indices into
+    `palette`), the same event, in ~1 ms or less instead of ~5.5: `png`, and no conversions of an
+    image that is already what TensorBoard stores. For the figures redrawn 20 times a run."""
+    height, width = image.shape[:2]
+    encoded = Summary.Image(
+        height=height, width=width, colorspace=3, encoded_image_string=png(image, palette)
+    )
     write_summary(writer, [Summary.Value(tag=tag, image=encoded)], step)
 
 
