@@ -35,9 +35,8 @@ class DecisionRegions(EveryNEpochs):
             self._plot = (x, mesh, shown, DecisionPlot(x[shown], (xs, ys)))
         return self._plot[1:]
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if tensorboard_writer(trainer) is not None:  # laid out with the rest of the fit's set-up (~60 ms)
-            self._layout(trainer.datamodule.splits["train"][0])
+    def prepare(self, trainer: L.Trainer) -> None:
+        self._layout(trainer.datamodule.splits["train"][0])
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
         x, y = trainer.datamodule.splits["train"]

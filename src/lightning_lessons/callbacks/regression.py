@@ -36,9 +36,8 @@ class FitFigure(EveryNEpochs):
             self._plot = (x, FitPlot(x, y))
         return self._plot
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if tensorboard_writer(trainer) is not None:  # laid out with the rest of the fit's set-up (~60 ms)
-            self._layout(trainer)
+    def prepare(self, trainer: L.Trainer) -> None:
+        self._layout(trainer)
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
         x, plot = self._layout(trainer)
