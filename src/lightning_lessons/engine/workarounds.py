@@ -45,7 +45,9 @@ Each entry: what it does, why, and what to check after an upgrade.
 12. `cheap_result_moves`: every `self.log` moves its stored result to the value's device, walking the
    result's attributes and deep-copying its metadata (~0.17 ms of a ~0.4 ms call, 80 calls in a C1 run)
    even when nothing is elsewhere; a move to the device it was last moved to is skipped.
-   Check: `_ResultMetric.to` and that `_ResultCollection.log` still calls it with the value's device.
+   Check: `_ResultMetric.to` and that `_ResultCollection.log` still calls it with the value's device,
+   and that Lightning moves results by no other route (`nn.Module.cpu()` and the like would leave the
+   mark stale; `_ResultCollection.to` and `.cpu()` call `to` with other arguments, which moves).
 
 Also leaning on Lightning's checkpoint layout (public, but undocumented): `engine/trainer.py`'s
 `EpochsPerStep` rescales the loop counters in `checkpoint["loops"]["fit_loop"]` when a run resumes with
