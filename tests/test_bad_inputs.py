@@ -46,6 +46,10 @@ from lightning_lessons.results.runs import lesson_runs
         (["lesson=denoise_mlp", "model.net.widths=[128,0,32]"], "each value must be >= 1"),
         (["model.optimizer.lr=nan"], "model.optimizer.lr=nan is out of range"),
         (
+            ["lesson=logistic_regression", "+callbacks.decision_regions.resolution=1"],
+            "callbacks.decision_regions.resolution=1 is out of range: must be >= 2",
+        ),
+        (
             ["lesson=mnist_cnn", "monitor=val/los"],
             "monitor='val/los' is not a metric this lesson logs. Did you mean: val/loss",
         ),

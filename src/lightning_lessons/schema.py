@@ -114,6 +114,8 @@ BOUNDS: dict[str, Bound] = {
     "num_nodes": AT_LEAST_ONE,
     "check_val_every_n_epoch": Bound(low=1, meaning="null: by steps"),
     "every_n_epochs": AT_LEAST_ONE,
+    "resolution": Bound(low=2),  # points a side of a decision-region grid
+    "max_points": NOT_NEGATIVE,  # points a figure shows
     "log_every_n_steps": NOT_NEGATIVE,
     "accumulate_grad_batches": AT_LEAST_ONE,
     "gradient_clip_val": NOT_NEGATIVE,
