@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
-DPI = 80
+from lightning_lessons.callbacks.plots import figure_axes
 
 
 class Frames:
@@ -122,10 +122,8 @@ class IndexedFrames(Frames):
 
 
 def _figure(figsize: tuple[float, float], margins: dict[str, float]) -> tuple[Figure, object]:
-    figure = Figure(figsize=figsize, dpi=DPI)
-    figure.subplots_adjust(**margins)  # fixed: a layout engine doubles the cost of the first draw
-    axes = figure.subplots()
-    axes.set_title(" ", fontsize="medium")
+    figure, axes = figure_axes(figsize, margins)
+    axes.set_title(" ", fontsize="medium")  # its font and place: Frames writes each frame's title there
     return figure, axes
 
 
@@ -212,9 +210,7 @@ class DecisionPlot:
         step_y, step_x = (grid.ravel() for grid in np.meshgrid(offsets, offsets, indexing="ij"))
         rows = np.floor(centres[:, 1:]) + step_y  # points x the pixels around each
         columns = np.floor(centres[:, :1]) + step_x
-        near = (rows + 0.5 - centres[:, 1:]) ** 2 + (
-            columns + 0.5 - centres[:, :1]
-        ) ** 2 <= self.POINT_RADIUS**2
+        near = np.hypot(rows + 0.5 - centres[:, 1:], columns + 0.5 - centres[:, :1]) <= self.POINT_RADIUS
         inside = near & (rows >= 0) & (rows < shape[0]) & (columns >= 0) & (columns < shape[1])
         owners = np.broadcast_to(np.arange(len(centres))[:, None], rows.shape)[inside]
         return (rows[inside] * shape[1] + columns[inside]).astype(np.int64), owners

@@ -8,17 +8,24 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+DPI = 80
 
-def _axes(figsize: tuple[float, float]) -> tuple[Figure, object]:
-    figure = Figure(figsize=figsize, dpi=80)
+
+def figure_axes(figsize: tuple[float, float], margins: dict[str, float]) -> tuple[Figure, object]:
+    """A figure of one axes at the lessons' resolution, with fixed margins (a layout engine doubles the
+    cost of the first draw)."""
+    figure = Figure(figsize=figsize, dpi=DPI)
+    figure.subplots_adjust(**margins)
     return figure, figure.subplots()
 
 
 def prediction_grid_figure(images: Tensor, predicted: Tensor, target: Tensor, columns: int = 8) -> Figure:
     """Digits with their predicted label; mistakes framed in red with the true label beside."""
     rows = (len(images) + columns - 1) // columns
-    figure, axes = _axes((columns * 0.9, rows * 1.0 + 0.3))
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.3 / (rows + 0.3))
+    figure, axes = figure_axes(
+        (columns * 0.9, rows * 1.0 + 0.3),
+        {"left": 0.01, "right": 0.99, "bottom": 0.01, "top": 1 - 0.3 / (rows + 0.3)},
+    )
     size = images.shape[-1] + 2
     canvas = torch.ones(rows * size, columns * size)
     for index, image in enumerate(images):
@@ -55,8 +62,7 @@ def prediction_grid_figure(images: Tensor, predicted: Tensor, target: Tensor, co
 def confusion_figure(matrix: Tensor, title: str) -> Figure:
     """Counts of true (rows) against predicted (columns) classes."""
     classes = len(matrix)
-    figure, axes = _axes((5.0, 4.6))
-    figure.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.93)
+    figure, axes = figure_axes((5.0, 4.6), {"left": 0.12, "right": 0.98, "bottom": 0.1, "top": 0.93})
     axes.imshow(matrix, cmap="Blues")
     high = float(matrix.max()) / 2
     for row in range(classes):
@@ -83,8 +89,10 @@ def image_rows_figure(rows: list[tuple[str, Tensor]], title: str) -> Figure:
     """Rows of grey `N x H x W` images in [0, 1], each row labelled on the left (e.g. noisy / denoised /
     clean), so the same image lines up in a column across rows."""
     count, height, width = rows[0][1].shape
-    figure, axes = _axes((count * 0.6 + 1.3, len(rows) * 0.65 + 0.35))
-    figure.subplots_adjust(left=1.2 / (count * 0.6 + 1.3), right=0.99, bottom=0.02, top=0.86)
+    figure, axes = figure_axes(
+        (count * 0.6 + 1.3, len(rows) * 0.65 + 0.35),
+        {"left": 1.2 / (count * 0.6 + 1.3), "right": 0.99, "bottom": 0.02, "top": 0.86},
+    )
     cell_height, cell_width = height + 2, width + 2
     canvas = torch.ones(len(rows) * cell_height, count * cell_width)
     for row, (_, images) in enumerate(rows):
