@@ -18,7 +18,7 @@ from PIL import Image
 from lightning_lessons.config import check_command_line, compose
 from lightning_lessons.data import MNISTDataModule, SyntheticRegressionDataModule
 from lightning_lessons.data.digits import load_digit
-from lightning_lessons.engine.errors import DataError
+from lightning_lessons.errors import DataError
 from lightning_lessons.results.runs import lesson_runs
 
 
@@ -252,14 +252,14 @@ def test_a_diverging_manual_lesson_and_a_nan_validation_loss_stop_with_the_step(
 
 def test_the_atomic_checkpoint_write_survives_a_kill_in_the_middle(tmp_path):
     """kill -9 while a large checkpoint is being written leaves the previous one whole under its name."""
-    from lightning_lessons.engine.checkpoints import AtomicCheckpointIO, read_checkpoint
+    from lightning_lessons.results.checkpoints import AtomicCheckpointIO, read_checkpoint
 
     target = tmp_path / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint(
         {"state_dict": {"w": torch.zeros(3)}, "epoch": 1, "global_step": 1}, target
     )
     script = (
-        "import sys, torch\nfrom lightning_lessons.engine.checkpoints import AtomicCheckpointIO\n"
+        "import sys, torch\nfrom lightning_lessons.results.checkpoints import AtomicCheckpointIO\n"
         "AtomicCheckpointIO().save_checkpoint({'state_dict': {'w': torch.ones(50_000_000)}}, sys.argv[1])"
     )
     writer = subprocess.Popen([sys.executable, "-c", script, str(target)])
@@ -289,7 +289,7 @@ def test_what_monitor_may_name_is_what_a_fit_logs(lesson, run_lesson, tiny_mnist
 
 
 def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it(tmp_path):
-    from lightning_lessons.engine.errors import TrainingDiverged
+    from lightning_lessons.errors import TrainingDiverged
     from lightning_lessons.train import build
 
     cfg = lesson_config("nonlinear_regression", tmp_path, "trainer.max_epochs=20", "callbacks.progress=null")
@@ -305,7 +305,7 @@ def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it
 def test_a_diverging_full_batch_lesson_stops_at_the_very_update_inside_a_step_of_several(run_lesson):
     """R4 at lr=0.1 overflows at update 7; with 10 of the notes' epochs in each Lightning step the run
     still stops there, not at the end of the step, and names that update."""
-    from lightning_lessons.engine.errors import TrainingDiverged
+    from lightning_lessons.errors import TrainingDiverged
 
     with pytest.raises(TrainingDiverged, match=r"training loss became inf at step 7 \(epoch 6\)"):
         run_lesson(

@@ -6,7 +6,7 @@ import torch
 from conftest import cli, lesson_config
 
 from lightning_lessons.config import check_command_line
-from lightning_lessons.engine.checkpoints import CheckpointError, read_checkpoint
+from lightning_lessons.results.checkpoints import CheckpointError, read_checkpoint
 from lightning_lessons.train import ConfigError, build
 
 R4 = ("lesson=nonlinear_regression", "trainer.max_epochs=600", "data.batch_size=2500", "print_config=false")

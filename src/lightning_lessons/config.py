@@ -135,7 +135,7 @@ def explain_unknown_key(key: str, node: object) -> str:
 
 def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
     """`key=value` overrides on a saved config (eval), refusing keys it does not have as `train` does."""
-    from lightning_lessons.engine.errors import ConfigError
+    from lightning_lessons.errors import ConfigError
 
     parser = OverridesParser.create()
     for override in overrides:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from lightning_lessons.config import apply_overrides
 from lightning_lessons.engine.arguments import parse_key_values
-from lightning_lessons.engine.checkpoints import read_checkpoint
-from lightning_lessons.engine.errors import CheckpointError, ConfigError, RunFolderError, run_or_explain
+from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.errors import CheckpointError, ConfigError, RunFolderError, run_or_explain
 from lightning_lessons.results.runs import Run, run_folder, run_of_checkpoint
 from lightning_lessons.results.tables import aligned
 from lightning_lessons.schema import check_config

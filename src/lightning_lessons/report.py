@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightning_lessons.engine.errors import fail
+from lightning_lessons.errors import fail
 from lightning_lessons.results.runs import all_runs, log_dir
 from lightning_lessons.results.tables import aligned
 

@@ -22,7 +22,7 @@ from lightning.pytorch.utilities.model_summary import ModelSummary
 from omegaconf import DictConfig
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, check_command_line, register_resolvers
-from lightning_lessons.engine.errors import ConfigError, UserError, fail, user_error
+from lightning_lessons.errors import ConfigError, UserError, fail, user_error
 from lightning_lessons.engine.resume import checkpoint_to_resume, resume_arguments, without_resume
 from lightning_lessons.engine.trainer import check_launch, close_process_group
 from lightning_lessons.engine.workarounds import prepare_process, recover_fit_state

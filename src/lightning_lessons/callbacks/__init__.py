@@ -11,7 +11,6 @@ from lightning_lessons.callbacks.progress import LessonProgressBar
 from lightning_lessons.callbacks.projector import EmbeddingProjector
 from lightning_lessons.callbacks.regression import FitFigure, ParameterTracker
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 __all__ = [
     "DecisionRegions",
@@ -26,7 +25,6 @@ __all__ = [
     "ParameterTracker",
     "PredictionFigures",
     "ScalarsLayout",
-    "StepFreeCallback",
     "add_layout_charts",
     "tensorboard_writer",
 ]

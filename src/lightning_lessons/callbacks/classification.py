@@ -10,7 +10,6 @@ from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
 from lightning_lessons.callbacks.frames import DecisionPlot
 from lightning_lessons.callbacks.plots import confusion_figure, prediction_grid_figure
 from lightning_lessons.callbacks.tensorboard import add_png, tensorboard_writer
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
 class DecisionRegions(EveryNEpochs):
@@ -49,7 +48,7 @@ class DecisionRegions(EveryNEpochs):
         add_png(writer, "decision_regions", image, trainer.global_step, palette=plot.palette)
 
 
-class PredictionFigures(StepFreeCallback):
+class PredictionFigures(L.Callback):
     """After each validation and after testing: a grid of digits with predicted and true labels
     (`predictions/<split>`) and, if the module keeps one, the confusion matrix
     (`confusion_matrix/<split>`).

@@ -8,10 +8,9 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from lightning_lessons.callbacks.plots import image_rows_figure
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
-class DenoisingFigures(StepFreeCallback):
+class DenoisingFigures(L.Callback):
     """After each validation and after testing: rows noisy / denoised / clean for the first
     `num_images` images of the split (`denoising/<split>`), each row with its mean PSNR.
 

@@ -6,11 +6,10 @@ import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.engine.errors import ConfigError
-from lightning_lessons.engine.workarounds import StepFreeCallback
+from lightning_lessons.errors import ConfigError
 
 
-class EveryNEpochs(StepFreeCallback):
+class EveryNEpochs(L.Callback):
     """Calls `draw` every `every_n_epochs` training epochs and once more at the end of training."""
 
     def __init__(self, every_n_epochs: int) -> None:

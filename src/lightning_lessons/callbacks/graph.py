@@ -7,10 +7,9 @@ import warnings
 import lightning as L
 
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
-class ModelGraph(StepFreeCallback):
+class ModelGraph(L.Callback):
     """The plain network (`pl_module.net`, not the LightningModule around it), traced once at fit
     start on one training example, so the graph shows the lesson's own layers as a few named boxes
     that open into their operations."""

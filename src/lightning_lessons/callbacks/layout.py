@@ -9,7 +9,6 @@ import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 _LAYOUTS: WeakKeyDictionary[SummaryWriter, dict[str, dict[str, list]]] = WeakKeyDictionary()
 
@@ -27,7 +26,7 @@ def add_layout_charts(writer: SummaryWriter, category: str, charts: Mapping[str,
     writer.add_custom_scalars(layout)
 
 
-class ScalarsLayout(StepFreeCallback):
+class ScalarsLayout(L.Callback):
     """One chart per quantity with its training and validation curves together (Custom Scalars tab),
     so over- and under-fitting show at a glance. `charts` maps a chart's title to the regular
     expressions of the tags it draws, e.g. `loss: ["^(train|val)/loss$"]`; written once, at fit start.

@@ -12,10 +12,9 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer, write_summary
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 
-class PRCurves(StepFreeCallback):
+class PRCurves(L.Callback):
     """After each validation, one curve per class (`pr_curve/<class>`): precision against recall as
     the threshold on that class's softmax probability goes from 0 to 1, one class against the rest.
 

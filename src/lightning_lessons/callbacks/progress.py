@@ -16,7 +16,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from lightning_lessons.engine.workarounds import skip_unused_training_hooks
 
 
 class LessonProgressBar(ProgressBar):
@@ -42,7 +41,6 @@ class LessonProgressBar(ProgressBar):
         self._enabled = True
         self._progress: Progress | None = None
         self._last_refresh = 0.0
-        skip_unused_training_hooks(self)
 
     def disable(self) -> None:
         self._enabled = False

@@ -14,7 +14,6 @@ from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
 from torch import Tensor
 
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 CONFIG_FILE = "projector_config.pbtxt"  # where TensorBoard's projector looks, in each run's folder
 
@@ -75,7 +74,7 @@ def write_embedding(run_dir: Path, name: str, points: Tensor, labels: list[str],
     (run_dir / CONFIG_FILE).write_text(text_format.MessageToString(config))
 
 
-class EmbeddingProjector(StepFreeCallback):
+class EmbeddingProjector(L.Callback):
     """Once, at the end of fit: what `layers` make of the first `num_images` images of `split`, in the
     Projector, each point labelled with its class and drawn as its image (a sprite), so PCA, t-SNE or
     UMAP show whether the classes fall apart into clusters.

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from lightning_lessons.data.loader import TensorLoader
-from lightning_lessons.engine.errors import DataError
+from lightning_lessons.errors import DataError
 
 Split = tuple[Tensor, ...]
 

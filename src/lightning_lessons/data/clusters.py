@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from lightning_lessons.data.base import Split, TensorDataModule
-from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.errors import ConfigError
 
 
 class GaussianClustersDataModule(TensorDataModule):

@@ -9,7 +9,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torchvision.transforms.functional import pil_to_tensor
 
-from lightning_lessons.engine.errors import DataError
+from lightning_lessons.errors import DataError
 
 
 def load_digit(path: str | Path) -> Tensor:

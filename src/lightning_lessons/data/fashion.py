@@ -13,7 +13,7 @@ from torchvision import transforms
 
 from lightning_lessons.data.base import Split
 from lightning_lessons.data.mnist import IDX_FILES, MNISTDataModule
-from lightning_lessons.engine.errors import ConfigError, DataError
+from lightning_lessons.errors import ConfigError, DataError
 
 DEBIAN_ARCHIVE_DIR = "/usr/share/datasets/fashion-mnist"
 

@@ -15,7 +15,7 @@ from torchvision import transforms
 
 from lightning_lessons.data.base import Split, TensorDataModule
 from lightning_lessons.data.loader import TensorLoader
-from lightning_lessons.engine.errors import DataError
+from lightning_lessons.errors import DataError
 from lightning_lessons.schema import Bound
 
 Loader = TensorLoader | DataLoader | list

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from lightning_lessons.data.base import Split, TensorDataModule
-from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.errors import ConfigError
 
 Function = Literal["linear", "cubic", "random"]
 Inputs = Literal["linspace", "rand", "randn"]

@@ -14,8 +14,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import compose, override_key
-from lightning_lessons.engine.checkpoints import read_checkpoint
-from lightning_lessons.engine.errors import ResumeError
+from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.errors import ResumeError
 from lightning_lessons.results.runs import LAST, Run, newest_run, run_folder
 
 KEYS = ("resume", "ckpt_path")  # replaced by the resumed run's own overrides and its last.ckpt

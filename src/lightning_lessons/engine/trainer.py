@@ -17,8 +17,8 @@ from hydra.types import RunMode
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
-from lightning_lessons.engine.checkpoints import read_checkpoint
-from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.errors import ConfigError
 from lightning_lessons.engine.workarounds import StepFreeCallback, checkpoint_cadence, relaunches_command_line
 
 EPOCHS_KEY = "epochs_per_step"  # in checkpoints: how many of the notes' epochs one Lightning epoch held

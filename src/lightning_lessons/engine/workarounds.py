@@ -71,7 +71,7 @@ from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultMetric
 from tensorboard.summary.writer import record_writer
 
-from lightning_lessons.engine.checkpoints import link_checkpoint, read_checkpoint
+from lightning_lessons.results.checkpoints import link_checkpoint, read_checkpoint
 
 WRITTEN_FOR = "2.6"  # the Lightning release these were checked against (a test holds the installed one to it)
 

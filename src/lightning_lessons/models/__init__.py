@@ -1,6 +1,6 @@
 """LightningModules: how each family of lessons trains a plain `torch.nn` network."""
 
-from lightning_lessons.engine.errors import TrainingDiverged
+from lightning_lessons.errors import TrainingDiverged
 from lightning_lessons.models.base import LessonModule
 from lightning_lessons.models.classification import ClassificationModule
 from lightning_lessons.models.denoising import DenoisingModule

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torchmetrics import MeanMetric
 
-from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.errors import ConfigError
 from lightning_lessons.models.fast_steps import FastSteps
 from lightning_lessons.models.guards import Guards
 

@@ -12,7 +12,7 @@ from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import Tensor
 
-from lightning_lessons.engine.errors import TrainingDiverged
+from lightning_lessons.errors import TrainingDiverged
 from lightning_lessons.engine.workarounds import (
     CheapHookName,
     attached_trainer,

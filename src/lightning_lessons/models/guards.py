@@ -10,7 +10,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from lightning_lessons.engine.errors import TrainingDiverged
+from lightning_lessons.errors import TrainingDiverged
 
 RNG_KEY = "rng_states"
 

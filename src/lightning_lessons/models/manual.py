@@ -8,7 +8,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from lightning_lessons.engine.errors import ConfigError
+from lightning_lessons.errors import ConfigError
 from lightning_lessons.models.base import LessonModule
 
 

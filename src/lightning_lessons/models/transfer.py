@@ -9,8 +9,8 @@ from pathlib import Path
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightning_lessons.engine.checkpoints import read_checkpoint
-from lightning_lessons.engine.errors import CheckpointError
+from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.errors import CheckpointError
 from lightning_lessons.models.base import OptimizerFactory
 from lightning_lessons.models.classification import STAGES, ClassificationModule
 from lightning_lessons.results.runs import newest_run

@@ -23,7 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
-from lightning_lessons.engine.errors import RunFolderError
+from lightning_lessons.errors import RunFolderError
 from lightning_lessons.schema import RunSettings
 
 CHECKPOINTS = "checkpoints"

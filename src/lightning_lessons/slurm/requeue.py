@@ -35,7 +35,6 @@ from typing import Any
 
 import lightning as L
 
-from lightning_lessons.engine.workarounds import StepFreeCallback
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def requeued_checkpoint(last: Path) -> str | None:
     return str(last)
 
 
-class SlurmRequeue(StepFreeCallback):
+class SlurmRequeue(L.Callback):
     """Stops the fit at the end of the epoch in which SLURM's time-limit signal arrives (see the module).
 
     Does nothing outside a SLURM job, or without a checkpoint callback to save the state with.

@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import Tensor, nn
 
 from lightning_lessons.callbacks.state_dict import PREDICTIONS, STATE_DICT
-from lightning_lessons.engine.checkpoints import read_checkpoint
+from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.results.runs import Run
 from lightning_lessons.results.sweeps import Job
 

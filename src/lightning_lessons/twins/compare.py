@@ -16,8 +16,7 @@ import lightning as L
 from omegaconf import DictConfig
 
 from lightning_lessons.config import compose, register_resolvers
-from lightning_lessons.engine.errors import UserError, fail
-from lightning_lessons.engine.workarounds import StepFreeCallback
+from lightning_lessons.errors import UserError, fail
 from lightning_lessons.results.tables import aligned
 from lightning_lessons.train import build
 from lightning_lessons.twins import TwinRun, run_twin
@@ -26,7 +25,7 @@ from lightning_lessons.twins.common import WARMUP
 SCALARS = 16  # up to this many numbers in all, every number gets a row
 
 
-class StepClock(StepFreeCallback):
+class StepClock(L.Callback):
     """Wall time between the first training batch end at or past `WARMUP` optimizer steps and the last
     one, over the steps in between: the whole cost of the fit per step (validation, logging,
     checkpoints and figures included), whatever number of steps a Lightning batch holds. (Its other

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from lightning_lessons.engine.errors import CheckpointError
+from lightning_lessons.errors import CheckpointError
 
 
 def read_checkpoint(path: str | Path, training: bool = False) -> dict[str, Any]:
