@@ -12,14 +12,13 @@ import sys
 import warnings
 from pathlib import Path
 
-from lightning_lessons.config import apply_overrides
-from lightning_lessons.engine.arguments import parse_key_values
-from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.cli import apply_overrides, parse_key_values
 from lightning_lessons.errors import CheckpointError, ConfigError, RunFolderError, run_or_explain
+from lightning_lessons.experiment import build
+from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.results.runs import Run, run_folder, run_of_checkpoint
 from lightning_lessons.results.tables import aligned
 from lightning_lessons.schema import check_config
-from lightning_lessons.train import build
 
 USAGE = "say which run: make eval RUN=logs/<lesson>/<run> (or run=<run folder>, or ckpt_path=<checkpoint>)"
 
@@ -63,7 +62,6 @@ def tested_metrics(found: Run, checkpoint: Path, overrides: list[str] = ()) -> d
         datamodule=experiment.datamodule,
         ckpt_path=str(checkpoint),
         verbose=False,
-        weights_only=False,
     )
     return {name: float(value) for result in results for name, value in sorted(result.items())}
 

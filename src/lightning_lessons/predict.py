@@ -11,10 +11,10 @@ import sys
 import torch
 from hydra.utils import instantiate
 
+from lightning_lessons.cli import parse_key_values
 from lightning_lessons.data.digits import load_digit
-from lightning_lessons.engine.arguments import parse_key_values
-from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.errors import ConfigError, fail, run_or_explain
+from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.results.runs import run_of_checkpoint
 from lightning_lessons.results.tables import aligned
 

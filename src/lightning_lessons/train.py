@@ -7,69 +7,41 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
-import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities.model_summary import ModelSummary
 from omegaconf import DictConfig
 
-from lightning_lessons.config import CONF_DIR, CONFIG_NAME, check_command_line, register_resolvers
-from lightning_lessons.errors import ConfigError, UserError, fail, user_error
-from lightning_lessons.engine.resume import checkpoint_to_resume, resume_arguments, without_resume
-from lightning_lessons.engine.trainer import check_launch, close_process_group
-from lightning_lessons.engine.workarounds import prepare_process, recover_fit_state
+from lightning_lessons.cli import check_command_line, resume_arguments, without_resume
+from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
+from lightning_lessons.errors import ResumeError, UserError, fail, user_error
+from lightning_lessons.experiment import build
+from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import Run
 from lightning_lessons.results.summary import finish_run, record_failure
-from lightning_lessons.schema import check_config
 from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
 
 
-@dataclass
-class Experiment:
-    """The three objects a lesson's config describes, built and ready to fit."""
-
-    datamodule: L.LightningDataModule
-    model: L.LightningModule
-    trainer: L.Trainer
-
-
-def instantiate_all(group: DictConfig | None) -> list[Any]:
-    """Build each entry of a `callbacks`/`logger` group; an entry set to null is switched off."""
-    return [instantiate(node) for node in (group or {}).values() if node is not None]
-
-
-def build(cfg: DictConfig) -> Experiment:
-    """Check the config, seed everything, and build data, model and Trainer from their `_target_`s."""
-    problems = check_config(cfg)
-    if problems:
-        raise ConfigError("\n".join(problems))
-    prepare_process()
-    if cfg.trainer.get("accelerator") in ("gpu", "cuda") and torch.cuda.device_count() == 0:
-        raise ConfigError(
-            f"trainer.accelerator={cfg.trainer.accelerator} asks for a CUDA GPU and this machine has none: "
-            "leave the default trainer (accelerator=auto takes a GPU when there is one) or use trainer=cpu"
+def checkpoint_to_resume(cfg: DictConfig, run: Run) -> str | None:
+    """The checkpoint a fit starts from: `last` is this run's own last.ckpt (resume); checked readable
+    now, not deep in fit."""
+    if not cfg.ckpt_path:
+        return None
+    path = run.last if cfg.ckpt_path == "last" else Path(cfg.ckpt_path)
+    if cfg.ckpt_path == "last" and not path.is_file():
+        raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
+    if "epochs_per_step" in read_checkpoint(path, training=True):
+        raise ResumeError(
+            f"{path} was written by an earlier version of this project, which counted several epochs "
+            "in one Lightning step: it can be evaluated (make eval) and transferred from, not resumed"
         )
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = instantiate(cfg.data)
-    if cfg.data_fraction < 1:
-        datamodule.keep_fraction(cfg.data_fraction)
-    model = instantiate(cfg.model)
-    callbacks = instantiate_all(cfg.get("callbacks"))
-    bar = any(isinstance(callback, ProgressBar) for callback in callbacks)  # progress=null: no bar at all
-    loggers = instantiate_all(cfg.get("logger")) or False
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=bar)
-    return Experiment(datamodule, model, trainer)
+    return str(path)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -79,7 +51,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ckpt_path = checkpoint_to_resume(cfg, run) or requeued_checkpoint(run.last)
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
-    check_launch(trainer)
     if trainer.is_global_zero:
         save_run_info(cfg, run)
         if cfg.print_config:
@@ -89,20 +60,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     requeue_if_stopped(trainer)  # stopped for SLURM's time-limit signal: the job runs again from here
-    checkpoints = trainer.checkpoint_callback
-    if trainer.global_step == 0 and checkpoints is not None and checkpoints.dirpath:
-        recover_fit_state(trainer, Path(checkpoints.dirpath) / "last.ckpt")  # ddp_fork/ddp_spawn
 
     metrics = {name: float(value) for name, value in sorted(trainer.callback_metrics.items())}
+    checkpoints = trainer.checkpoint_callback
     if cfg.test and datamodule.has_split("test"):
         best = checkpoints.best_model_path if checkpoints is not None else ""
-        tested = trainer.test(
-            model, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=False
-        )
-        for results in tested:
+        for results in trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False):
             metrics.update({name: float(value) for name, value in sorted(results.items())})
     result = finish_run(cfg, trainer, model, datamodule, metrics, run)
-    close_process_group()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # A run of several processes ends together: each waits for the others, then leaves the group
+        # (one srun DDP task was seen to abort when left to Lightning's exit handler).
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     return result
 
 

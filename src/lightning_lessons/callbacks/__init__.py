@@ -1,6 +1,5 @@
 """Callbacks: console progress, and what lessons show in TensorBoard beyond their scalars."""
 
-from lightning_lessons.callbacks.checkpoint import LessonCheckpoint
 from lightning_lessons.callbacks.classification import DecisionRegions, PredictionFigures
 from lightning_lessons.callbacks.denoising import DenoisingFigures
 from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
@@ -18,7 +17,6 @@ __all__ = [
     "EmbeddingProjector",
     "EveryNEpochs",
     "FitFigure",
-    "LessonCheckpoint",
     "LessonProgressBar",
     "ModelGraph",
     "PRCurves",

@@ -17,7 +17,6 @@ from rich.progress import (
 )
 
 
-
 class LessonProgressBar(ProgressBar):
     """A single bar over every training step of the fit, with the logged metrics beside it.
 

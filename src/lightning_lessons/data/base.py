@@ -21,9 +21,16 @@ class TensorDataModule(L.LightningDataModule):
     on first use, so on a GPU the data set lives there and a batch costs no host-to-device copy.
     """
 
-    def __init__(self, batch_size: int | None = None, eval_batch_size: int | None = None, seed: int = 0):
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        eval_batch_size: int | None = None,
+        seed: int = 0,
+        steps_per_epoch: int = 1,
+    ) -> None:
         super().__init__()
         self.batch_size = batch_size
+        self.steps_per_epoch = steps_per_epoch  # full batch: that many updates a Lightning epoch
         self.eval_batch_size = eval_batch_size or batch_size
         self.seed = seed
         self.splits: dict[str, Split] = {}
@@ -80,6 +87,7 @@ class TensorDataModule(L.LightningDataModule):
             rank=rank,
             world_size=world_size,
             even=name == "train",
+            repeat=self.steps_per_epoch if name == "train" else 1,
         )
 
     def train_dataloader(self) -> TensorLoader | list:

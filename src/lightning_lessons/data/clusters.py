@@ -23,9 +23,10 @@ class GaussianClustersDataModule(TensorDataModule):
         n_val: int = 100,
         n_test: int = 100,
         batch_size: int | None = None,
+        steps_per_epoch: int = 1,
         seed: int = 0,
     ) -> None:
-        super().__init__(batch_size=batch_size, seed=seed)
+        super().__init__(batch_size=batch_size, seed=seed, steps_per_epoch=steps_per_epoch)
         if not len(means) == len(stds) == len(sizes):
             raise ConfigError(
                 f"data.means, data.stds and data.sizes need one entry per cluster, "

@@ -46,9 +46,10 @@ class SyntheticRegressionDataModule(TensorDataModule):
         outliers: int = 0,
         outlier_shift: float = 20.0,
         batch_size: int | None = None,
+        steps_per_epoch: int = 1,
         seed: int = 0,
     ) -> None:
-        super().__init__(batch_size=batch_size, seed=seed)
+        super().__init__(batch_size=batch_size, seed=seed, steps_per_epoch=steps_per_epoch)
         if (x is None) != (y is None) or (x is not None and len(x) != len(y)):
             raise ConfigError("data.x and data.y must be given together and have the same length")
         if function == "linear" and x is None and weights is not None and len(weights) != n_features:

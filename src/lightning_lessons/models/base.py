@@ -1,30 +1,27 @@
-"""The LightningModule every lesson builds on: a plain `nn.Module` network, a loss, an optimizer,
-and the validation and test metrics. Speed machinery and guards live beside it (`fast_steps.py`,
-`guards.py`), so this reads as the lesson does."""
+"""The LightningModule every lesson builds on, in Lightning's own order: init, the evaluation loops
+(validation and test share `evaluate`), the optimizer, and the two guards every run keeps (a loss that
+stops being a number stops the run; a checkpoint carries the random state). Each family of lessons
+adds its own `training_step` in its own module."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import lightning as L
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torchmetrics import MeanMetric
 
-from lightning_lessons.errors import ConfigError
-from lightning_lessons.models.fast_steps import FastSteps
-from lightning_lessons.models.guards import Guards
+from lightning_lessons.errors import ConfigError, TrainingDiverged
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+RNG_KEY = "rng_states"
 
 
-class LessonModule(FastSteps, Guards):
-    """Trains any plain `nn.Module` (`net`) with a loss module and an optimizer partial from the config.
-
-    A lesson writes `loss_step` (the training loss of a batch, logged with `log_train`) and, for
-    metrics beyond the loss, `update_metrics`.
-    """
+class LessonModule(L.LightningModule):
+    """Trains any plain `nn.Module` (`net`) with a loss module and an optimizer partial from the config."""
 
     # What it logs as `train/<name>` and `val/<name>` (and `test/<name>`): what `monitor` may name.
     TRAIN_METRICS: ClassVar[tuple[str, ...]] = ("loss",)
@@ -55,16 +52,17 @@ class LessonModule(FastSteps, Guards):
         return self.net(self.memory_format(x))
 
     def memory_format(self, x: Tensor) -> Tensor:
-        """Images in channels_last when asked: the CPU's convolutions then skip layout conversions
-        (MNIST CNN: -15%)."""
-        if self.channels_last and x.dim() == 4:
-            return x.contiguous(memory_format=torch.channels_last)
-        return x
+        """Images in channels_last when the network is (the CPU's convolutions: -15% on V1)."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
 
-    def configure_optimizers(self) -> Optimizer:
-        if self.optimizer_factory is None:
-            raise ConfigError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
-        return self.optimizer_factory(self.parameters())
+    def logging_step(self) -> bool:
+        """Whether the loggers write this training step (every `trainer.log_every_n_steps`, and each
+        epoch's last). `self.log` costs more than a whole update of the small lessons, so their
+        `training_step` calls it only then."""
+        every = self.trainer.log_every_n_steps
+        return self.trainer.is_last_batch or (every > 0 and (self.global_step + 1) % every == 0)
+
+    # --- validation and test ---------------------------------------------------------------------
 
     def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
         """Loss on a validation or test batch, logged as `<stage>/loss`, then the lesson's metrics."""
@@ -87,10 +85,62 @@ class LessonModule(FastSteps, Guards):
 
     @torch.no_grad()
     def predict(self, x: Tensor) -> Tensor:
-        """The network's output in evaluation mode, restoring the mode it was in."""
+        """The network's output in evaluation mode, restoring the mode it was in (for figures)."""
         was_training = self.training
         self.eval()
         try:
             return self(x)
         finally:
             self.train(was_training)
+
+    # --- optimizer ---------------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> Optimizer:
+        if self.optimizer_factory is None:
+            raise ConfigError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
+        return self.optimizer_factory(self.parameters())
+
+    def learning_rate(self) -> float | None:
+        optimizers = self.trainer.optimizers
+        return optimizers[0].param_groups[0]["lr"] if optimizers else None
+
+    # --- guards --------------------------------------------------------------------------------------
+
+    def on_train_batch_end(self, outputs: Tensor | dict[str, Tensor], batch: object, batch_idx: int) -> None:
+        # A NaN loss poisons every later step and checkpoint: stop at once.
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if isinstance(loss, Tensor) and not torch.isfinite(loss).all():
+            raise TrainingDiverged(self.divergence_message("training", float(loss)))
+
+    def on_validation_batch_end(self, outputs: Tensor, batch: object, batch_idx: int) -> None:
+        # Checkpoints are saved after validation: weights whose validation loss is not finite are
+        # stopped here, so the last checkpoint on disk is always a good one.
+        if self.trainer.state.fn == "fit" and not torch.isfinite(outputs).all():
+            raise TrainingDiverged(self.divergence_message("validation", float(outputs)))
+
+    def divergence_message(self, which: str, loss: float) -> str:
+        """What happened, the likely cause with the lr to try, and the last good checkpoint."""
+        trainer, lr = self.trainer, self.learning_rate()
+        checkpoint = trainer.checkpoint_callback
+        last = checkpoint.last_model_path if checkpoint is not None else ""
+        return (
+            f"the {which} loss became {loss} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
+            "the run was stopped. The usual cause is a learning rate too large for this lesson"
+            + (f" (lr={lr:g}: try a tenth of it)" if lr is not None else "")
+            + "; otherwise look for inf or NaN in the data. "
+            + (f"The last good checkpoint is {last}." if last else "No checkpoint had been saved yet.")
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Dropout, D1/D2's training noise and other random layers draw from torch's generators: a resumed
+        # run draws what the uninterrupted one would. (Tensors: the checkpoint loads with weights_only.)
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+        checkpoint[RNG_KEY] = {"torch": torch.get_rng_state(), "cuda": cuda}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        states = checkpoint.get(RNG_KEY)
+        if states is None:
+            return
+        torch.set_rng_state(states["torch"])
+        if states["cuda"] and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(states["cuda"])

@@ -16,8 +16,8 @@ class ClassificationModule(LessonModule):
     The notes put a sigmoid (C1) or a softmax (C2) in front of `CrossEntropyLoss`. That loss applies
     log-softmax itself, so squashing first flattens its gradients and slows learning; here the
     network's raw logits go to the loss, which is the fix. Accuracy is logged as `train/acc` (the
-    batch, at logging steps), `val/acc` and `test/acc` (the whole split, with torchmetrics);
-    `confusion_matrix=True` also accumulates a confusion matrix per split for the figures.
+    batch), `val/acc` and `test/acc` (the whole split, with torchmetrics); `confusion_matrix=True` also
+    accumulates a confusion matrix per split for the figures.
     """
 
     TRAIN_METRICS = EVAL_METRICS = ("loss", "acc")
@@ -42,11 +42,13 @@ class ClassificationModule(LessonModule):
             else None
         )
 
-    def loss_step(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
         logits = self(x)
         loss = self.loss_fn(logits, y)
-        self.log_train(len(x), loss=loss, acc=lambda: (logits.argmax(dim=1) == y).float().mean())
+        if self.logging_step():
+            accuracy = (logits.argmax(dim=1) == y).float().mean()
+            self.log_dict({"train/loss": loss, "train/acc": accuracy}, prog_bar=True, batch_size=len(x))
         return loss
 
     def update_metrics(self, output: Tensor, target: Tensor, stage: str) -> None:
@@ -56,13 +58,11 @@ class ClassificationModule(LessonModule):
         if self.confusion is not None:
             self.confusion[stage].update(predictions, target)
 
-    def _reset_confusion(self, stage: str) -> None:
-        # Figures read the matrix in their own epoch-end hooks, which Lightning runs before these.
-        if self.confusion is not None:
-            self.confusion[stage].reset()
-
     def on_validation_epoch_end(self) -> None:
-        self._reset_confusion("val")
+        # Figures read the matrix in their own epoch-end hooks, which Lightning runs before this one.
+        if self.confusion is not None:
+            self.confusion["val"].reset()
 
     def on_test_epoch_end(self) -> None:
-        self._reset_confusion("test")
+        if self.confusion is not None:
+            self.confusion["test"].reset()

@@ -6,8 +6,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanSquaredError, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from lightning_lessons.models.base import OptimizerFactory
-from lightning_lessons.models.regression import RegressionModule
+from lightning_lessons.models.base import LessonModule, OptimizerFactory
 
 STAGES = ("val", "test")
 QUALITY = ("mse", "psnr", "ssim")
@@ -20,14 +19,10 @@ def image_quality(stage: str, postfix: str = "") -> MetricCollection:
         PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3)),
         StructuralSimilarityIndexMeasure(data_range=1.0),
     )
-    return MetricCollection(
-        dict(zip(QUALITY, metrics, strict=True)),
-        prefix=f"{stage}/",
-        postfix=postfix,
-    )
+    return MetricCollection(dict(zip(QUALITY, metrics, strict=True)), prefix=f"{stage}/", postfix=postfix)
 
 
-class DenoisingModule(RegressionModule):
+class DenoisingModule(LessonModule):
     """Any autoencoder trained on `(noisy, clean)` batches to output the clean image (MSE by default).
 
     Validation and test log MSE, PSNR and SSIM of the reconstruction (`val/psnr`, ...) and of the noisy
@@ -47,6 +42,13 @@ class DenoisingModule(RegressionModule):
         self.quality = nn.ModuleDict(
             {f"{stage}{kind}": image_quality(stage, kind) for stage in STAGES for kind in ("", "_noisy")}
         )
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        noisy, clean = batch
+        loss = self.loss_fn(self(noisy), clean)
+        if self.logging_step():
+            self.log("train/loss", loss, prog_bar=True, batch_size=len(clean))
+        return loss
 
     def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
         noisy, clean = batch

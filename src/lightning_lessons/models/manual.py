@@ -1,12 +1,14 @@
-"""Gradient descent written out by hand: Lightning's manual optimization with no optimizer object."""
+"""Gradient descent written out by hand (R1, R3, R5.1, R5.2, R5.3): Lightning's manual optimization."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
+from torch.optim import Optimizer
 
 from lightning_lessons.errors import ConfigError
 from lightning_lessons.models.base import LessonModule
@@ -20,11 +22,24 @@ class GradientDescent:
     lr: float
 
 
-class ManualRegressionModule(LessonModule):
-    """`w -= lr * w.grad` under `no_grad`, then zero the gradient: the update of R1, R3 and R5 (1, 2).
+class StepCounter(Optimizer):
+    """An optimizer that changes nothing. Lightning counts a training step (`global_step`, which
+    checkpoints, `max_steps` and the logs follow) when an optimizer steps; the notes' update is
+    written by hand in `training_step`, so this one only lets Lightning count it."""
 
-    `gradients="autograd"` gets `w.grad` from `loss.backward()`; `gradients="manual"` asks the network
-    for its hand-written gradients (`TwoLayerNet.manual_gradients`), so no autograd graph is built.
+    def __init__(self, params: Iterable[nn.Parameter]) -> None:
+        super().__init__(params, {})
+
+    def step(self, closure: None = None) -> None:
+        return None
+
+
+class ManualRegressionModule(LessonModule):
+    """The notes' loop over the parameters: `w -= lr * w.grad` under `no_grad`, then zero the gradient.
+
+    `gradients="autograd"` gets `w.grad` from `loss.backward()` (R1, R3, R5.2, R5.3);
+    `gradients="manual"` asks the network for its hand-written gradients (R5.1,
+    `TwoLayerNet.manual_gradients`), so no autograd graph is built at all.
     """
 
     def __init__(
@@ -40,43 +55,38 @@ class ManualRegressionModule(LessonModule):
                 "this lesson updates its weights by hand (w -= lr * grad): it takes no torch optimizer; "
                 "set its learning rate with model.optimizer.lr=<value>"
             )
+        summed = isinstance(self.loss_fn, nn.MSELoss) and self.loss_fn.reduction == "sum"
+        if gradients == "manual" and not hasattr(net, "manual_gradients"):
+            raise ConfigError(f"{type(net).__name__} has no hand-written gradients (manual_gradients)")
+        if gradients == "manual" and not summed:
+            raise ConfigError(
+                "hand-written gradients are those of ((y_pred - y) ** 2).sum(): set model.loss.reduction=sum"
+            )
         self.automatic_optimization = False
         self.lr = optimizer.lr
         self.gradients = gradients
-        if gradients == "manual":
-            if not hasattr(net, "manual_gradients"):
-                raise ConfigError(f"{type(net).__name__} has no hand-written gradients (manual_gradients)")
-            if not (isinstance(self.loss_fn, nn.MSELoss) and self.loss_fn.reduction == "sum"):
-                raise ConfigError(
-                    "hand-written gradients are those of ((y_pred - y) ** 2).sum(): "
-                    "set model.loss.reduction=sum"
-                )
 
-    def configure_optimizers(self) -> None:
-        return None
-
-    def hand_lr(self) -> float:
-        return self.lr
-
-    def compute_gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
         if self.gradients == "manual":
             loss, grads = self.net.manual_gradients(x, y)
-            if self.trainer.world_size > 1:  # as DDP does for autograd's gradients in backward
-                reduce = self.trainer.strategy.reduce
-                grads = {name: reduce(grad, reduce_op="mean") for name, grad in grads.items()}
-            return loss, grads
-        loss = self.loss_fn(self.forward(x), y)  # forward itself: nn.Module's call layer costs ~4 us (R1)
-        self.backward_loss(loss)
-        return loss.detach(), {name: p.grad for name, p in self.net.named_parameters()}
-
-    def update(self, batch: tuple[Tensor, ...]) -> Tensor:
-        x, y = batch
-        loss, grads = self.compute_gradients(x, y)
-        with torch.no_grad():
             for name, param in self.net.named_parameters():
-                param -= self.lr * grads[name]
-                if param.grad is not None:
-                    param.grad.zero_()
-        self.log_train(len(x), loss=loss)
-        self.count_step()
-        return loss
+                # With several processes, average as DDP averages autograd's gradients in backward.
+                param.grad = self.trainer.strategy.reduce(grads[name], reduce_op="mean")
+        else:
+            loss = self.loss_fn(self(x), y)
+            self.manual_backward(loss)
+        with torch.no_grad():
+            for param in self.net.parameters():
+                param -= self.lr * param.grad
+                param.grad.zero_()
+        self.optimizers().step()  # the StepCounter: Lightning counts this step
+        if self.logging_step():
+            self.log("train/loss", loss, prog_bar=True, batch_size=len(x))
+        return loss.detach()
+
+    def configure_optimizers(self) -> Optimizer:
+        return StepCounter(self.parameters())
+
+    def learning_rate(self) -> float:
+        return self.lr

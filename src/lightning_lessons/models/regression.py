@@ -1,4 +1,5 @@
-"""Regression with Lightning's automatic optimization (R2, R4, R5 variants 3 and 4)."""
+"""Regression with Lightning's automatic optimization (R2, R4, R5.4): Lightning calls zero_grad,
+backward and the optimizer's step around `training_step`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ from lightning_lessons.models.base import LessonModule
 
 
 class RegressionModule(LessonModule):
-    """Any `nn.Module` regressor trained by the configured optimizer on the configured loss.
+    """Any `nn.Module` regressor trained by the configured optimizer on the configured loss."""
 
-    R5's third variant updates `param -= lr * param.grad` by hand in the notes; that is exactly
-    `torch.optim.SGD(lr)` without momentum, which is how its config expresses it.
-    """
-
-    def loss_step(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
         loss = self.loss_fn(self(x), y)
-        self.log_train(len(x), loss=loss)
+        if self.logging_step():
+            self.log("train/loss", loss, prog_bar=True, batch_size=len(x))
         return loss

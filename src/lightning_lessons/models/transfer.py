@@ -9,10 +9,10 @@ from pathlib import Path
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy
 
-from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.errors import CheckpointError
 from lightning_lessons.models.base import OptimizerFactory
 from lightning_lessons.models.classification import STAGES, ClassificationModule
+from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.results.runs import newest_run
 
 
@@ -125,20 +125,23 @@ class TransferModule(ClassificationModule):
             self.source_checkpoint, state = self.pretrained.state_dict()
             self.net.get_submodule(self.into).load_state_dict(state)
 
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        logits, scratch_logits = self(x), self.scratch_logits(x)
+        loss, scratch_loss = self.loss_fn(logits, y), self.loss_fn(scratch_logits, y)
+        if self.logging_step():
+            metrics = {
+                "train/loss": loss,
+                "train/acc": (logits.argmax(dim=1) == y).float().mean(),
+                "train/loss_scratch": scratch_loss,
+                "train/acc_scratch": (scratch_logits.argmax(dim=1) == y).float().mean(),
+            }
+            self.log_dict(metrics, prog_bar=True, batch_size=len(x))
+        # Disjoint weights and a per-weight optimizer (Adam): one step on the sum is two trainings.
+        return loss + scratch_loss
+
     def scratch_logits(self, x: Tensor) -> Tensor:
         return self.scratch(self.memory_format(x))
-
-    def loss_step(self, batch: tuple[Tensor, Tensor]) -> Tensor:
-        x, y = batch
-        loss = super().loss_step(batch)
-        logits = self.scratch_logits(x)
-        scratch_loss = self.loss_fn(logits, y)
-        self.log_train(
-            len(x),
-            loss_scratch=scratch_loss,
-            acc_scratch=lambda: (logits.argmax(dim=1) == y).float().mean(),
-        )
-        return loss + scratch_loss
 
     def evaluate(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
         x, y = batch

@@ -30,6 +30,7 @@ CHECKPOINTS = "checkpoints"
 BEST = "best.ckpt"
 LAST = "last.ckpt"
 MULTIRUNS = "multiruns"
+RESUMING = "ckpt_path=last"  # what a resumed run is given (cli.resume_arguments): its own last.ckpt
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from lightning_lessons.engine.resume import RESUMING
 from lightning_lessons.nets import scalar_parameters
-from lightning_lessons.results.runs import Run
+from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.tables import aligned
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,13 @@ def finish_run(
     """
     checkpoint = trainer.checkpoint_callback
     best_score = checkpoint.best_model_score if checkpoint is not None else None
+    epochs, steps = trainer.current_epoch, trainer.global_step
+    if steps == 0 and run.last.is_file():
+        # ddp_fork trained in child processes: this one's Trainer has their weights, not their counts.
+        saved = read_checkpoint(run.last, training=True)
+        epochs, steps = saved["epoch"] + 1, saved["global_step"]
+        state = saved.get("callbacks", {}).get(checkpoint.state_key, {}) if checkpoint is not None else {}
+        best_score = state.get("best_model_score", best_score)
     earlier = run.metrics() if cfg.ckpt_path == "last" else None
     if earlier is not None and earlier.get("status") == "completed":
         metrics = {**earlier.get("metrics", {}), **metrics}
@@ -73,7 +80,8 @@ def finish_run(
         "status": "completed",
         "seed": cfg.seed,
         "overrides": task_overrides(),
-        "epochs": trainer.current_epoch,
+        "epochs": epochs,
+        "steps": steps,
         "metrics": metrics,
         "parameters": scalar_parameters(model.net),
         "target_parameters": getattr(datamodule, "target_parameters", None),
@@ -125,7 +133,9 @@ def _shown(path: str | Path) -> str:
 
 def summary_text(result: dict[str, Any], run: Run) -> str:
     output_dir = run.folder
-    lines = [f"\n{result['lesson']}: {result['epochs']} epochs, run folder {_shown(output_dir)}"]
+    lines = [
+        f"\n{result['lesson']}: {result['epochs']} epochs, {result['steps']} steps, run folder {_shown(output_dir)}"
+    ]
     best = result["best"]
     if best["checkpoint"]:
         score = f" ({best['monitor']} {best['value']:.6g})" if best["value"] is not None else ""

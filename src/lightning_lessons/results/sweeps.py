@@ -19,8 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.config import SWEEP_STAMP, stamp
-from lightning_lessons.engine.resume import RESUMING
-from lightning_lessons.results.runs import Run
+from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.tables import aligned
 
 RESULTS_FILE = "results.csv"

@@ -35,7 +35,6 @@ from typing import Any
 
 import lightning as L
 
-
 log = logging.getLogger(__name__)
 
 SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)

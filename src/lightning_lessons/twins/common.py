@@ -86,9 +86,9 @@ def images(x: Tensor, cfg: DictConfig) -> Tensor:
 
 
 def batches(cfg: DictConfig, datamodule: TensorDataModule) -> Iterator[tuple[Tensor, ...]]:
-    """Every training batch of every epoch, in the order the Trainer serves them: the loader reseeded
-    per epoch (`set_epoch`), `limit_train_batches` honoured, the data module's per-batch hook applied
-    (D1/D2 draw their training noise there)."""
+    """Every training batch of every epoch, in the order the Trainer serves them, until `max_epochs` or
+    `max_steps`: the loader reseeded per epoch (`set_epoch`), `limit_train_batches` honoured, the data
+    module's per-batch hook applied (D1/D2 draw their training noise there)."""
     loader = datamodule.train_dataloader()
     limit = cfg.trainer.get("limit_train_batches")
     count = len(loader)
@@ -96,12 +96,17 @@ def batches(cfg: DictConfig, datamodule: TensorDataModule) -> Iterator[tuple[Ten
         count = int(count * limit)
     elif isinstance(limit, int):
         count = min(count, limit)
-    for epoch in range(cfg.trainer.max_epochs):
+    epochs = cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else -1
+    steps = cfg.trainer.get("max_steps", -1)
+    done, epoch = 0, 0
+    while epoch != epochs:
         loader.sampler.set_epoch(epoch)
         for index, batch in enumerate(loader):
-            if index == count:
-                break
+            if index == count or done == steps:
+                return
+            done += 1
             yield datamodule.on_after_batch_transfer(batch, 0)
+        epoch += 1
 
 
 def named(**modules: nn.Module) -> dict[str, Tensor]:
@@ -123,20 +128,3 @@ def train(cfg: DictConfig, datamodule: TensorDataModule, step: Step) -> tuple[fl
         last = step(batch)
         clock.tick()
     return (float("nan") if last is None else float(last)), clock
-
-
-def run_twin(cfg: DictConfig) -> TwinRun:
-    """Train the twin of the lesson `cfg` describes (its model `_target_` says which loop)."""
-    from lightning_lessons.twins import manual, optimized, transfer
-
-    loops = {
-        "ManualRegressionModule": manual.run,
-        "RegressionModule": optimized.run,
-        "ClassificationModule": optimized.run,
-        "DenoisingModule": optimized.run,
-        "TransferModule": transfer.run,
-    }
-    kind = cfg.model._target_.rsplit(".", 1)[-1]
-    if kind not in loops:
-        raise ValueError(f"no plain twin for {cfg.model._target_}")
-    return loops[kind](cfg)

@@ -17,8 +17,8 @@ from omegaconf import DictConfig
 
 from lightning_lessons.config import compose, register_resolvers
 from lightning_lessons.errors import UserError, fail
+from lightning_lessons.experiment import build
 from lightning_lessons.results.tables import aligned
-from lightning_lessons.train import build
 from lightning_lessons.twins import TwinRun, run_twin
 from lightning_lessons.twins.common import WARMUP
 
@@ -28,11 +28,9 @@ SCALARS = 16  # up to this many numbers in all, every number gets a row
 class StepClock(L.Callback):
     """Wall time between the first training batch end at or past `WARMUP` optimizer steps and the last
     one, over the steps in between: the whole cost of the fit per step (validation, logging,
-    checkpoints and figures included), whatever number of steps a Lightning batch holds. (Its other
-    training hooks are skipped: the clock adds no per-step cost of its own to what it measures.)"""
+    checkpoints and figures included)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.first: tuple[float, int] | None = None
         self.last: tuple[float, int] | None = None
 
@@ -61,7 +59,6 @@ def run_lesson(cfg: DictConfig) -> TwinRun:
     run = TwinRun(
         parameters, float("nan") if loss is None else float(loss), model.global_step, timed, seconds
     )
-    run.extra["epochs_per_step"] = getattr(experiment.trainer, "epochs_per_step", 0)
     return run
 
 
@@ -112,9 +109,6 @@ def table(twin: TwinRun, lesson: TwinRun) -> str:
     lines.append(
         f"largest weight difference: {largest_difference(twin, lesson):.3g}  (ratio = lesson / twin per step)"
     )
-    per_step = lesson.extra.get("epochs_per_step", 0)
-    if per_step:
-        lines.append(f"the lesson ran {per_step} of the notes' full-batch epochs in each Lightning step")
     return "\n".join(lines)
 
 

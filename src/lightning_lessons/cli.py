@@ -1,0 +1,222 @@
+"""The command line, in one place: Hydra overrides checked before a run folder exists (unknown keys
+with "did you mean"), `resume=...` turned into the resumed run's own overrides, and the `key=value`
+arguments of the tools that are not Hydra apps (eval, predict).
+
+A resume is resolved here, before Hydra starts: the run folder must be known before Hydra would make a
+new one, so the resumed run appends to the same TensorBoard curves and checkpoints. The run keeps the
+overrides it was started with (new ones on top) and the paths it was started with, so it reads the
+same data whatever today's environment and working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.utils import get_object
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from lightning_lessons.config import CONFIG_NAME, compose
+from lightning_lessons.errors import ConfigError, ResumeError, fail
+from lightning_lessons.results.runs import LAST, RESUMING, Run, log_folder_problem, newest_run, run_folder
+from lightning_lessons.schema import check_config
+
+
+def override_key(override: str) -> str:
+    """The key an override sets: `+model.net.width=3` -> `model.net.width`."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def _unknown_key(error: BaseException) -> str | None:
+    while error is not None:
+        if isinstance(error, OmegaConfBaseException) and "not in struct" in str(error):
+            return error.full_key
+        error = error.__cause__
+    return None
+
+
+def _explain_unknown_key(key: str, overrides: list[str], config_name: str) -> str:
+    parent = key.rpartition(".")[0]
+    others = [o for o in overrides if override_key(o) != key]
+    try:
+        node = compose(others, config_name)
+        node = OmegaConf.select(node, parent) if parent else node
+    except (HydraException, OmegaConfBaseException):
+        node = None
+    return explain_unknown_key(key, node)
+
+
+def explain_unknown_key(key: str, node: object) -> str:
+    """What to say about a key the config does not have: close keys, and what its parent `node` holds."""
+    parent, _, name = key.rpartition(".")
+    lines = [f"unknown config key '{key}'."]
+    if isinstance(node, DictConfig):
+        allowed = sorted(str(k) for k in node if not str(k).startswith("_"))
+        target = node.get("_target_")
+        takes = list(inspect.signature(get_object(target)).parameters) if target else []
+        if name in takes:
+            return f"'{key}' is not set by this config, though {target} takes it: add it with +{key}=<value>"
+        close = difflib.get_close_matches(name, allowed + [t for t in takes if t not in allowed], n=3)
+        # One level down too: `model.lr` is `model.optimizer.lr` in every lesson.
+        close += [
+            f"{child}.{name}"
+            for child in allowed
+            if not OmegaConf.is_interpolation(node, child)
+            and isinstance(node[child], DictConfig)
+            and name in node[child]
+        ]
+        prefix = f"{parent}." if parent else ""
+        if close:
+            lines.append("Did you mean: " + ", ".join(prefix + c for c in close) + "?")
+        lines.append(f"Keys set under '{parent or '<top level>'}': " + (", ".join(allowed) or "(none)"))
+        if target:
+            lines.append(
+                f"{target} takes more; add one the config does not set with '+': +{prefix}<name>=<value>"
+            )
+    return "\n".join(lines)
+
+
+def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    """`key=value` overrides on a saved config (eval), refusing keys it does not have as `train` does."""
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parsed = parser.parse_override(override)
+        except HydraException as error:
+            raise ConfigError(str(error)) from error
+        key = parsed.key_or_group
+        parent, _, name = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if not isinstance(node, DictConfig) or (name not in node and not parsed.is_add()):
+            raise ConfigError(explain_unknown_key(key, node))
+        OmegaConf.update(cfg, key, parsed.value(), force_add=parsed.is_add())
+    return cfg
+
+
+def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> str | None:
+    """Compose the config the command line asks for and check it; return what is wrong, or None.
+
+    Runs before Hydra creates a run folder, so a bad override leaves nothing behind that looks like
+    a result, and an unwritable or full log folder is reported before any work is done. Sweeps
+    (`a=1,2` under `-m`) are left to each job's own check; Hydra's flags (`--help`, `--cfg`, ...)
+    are left to Hydra.
+    """
+    if any(arg.startswith("-") and arg not in ("-m", "--multirun") for arg in argv):
+        return None
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
+    except HydraException as error:
+        return str(error)
+    overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+    try:
+        cfg = compose(overrides, config_name)
+    except (HydraException, OmegaConfBaseException) as error:
+        key = _unknown_key(error)
+        if key:
+            return _explain_unknown_key(key, overrides, config_name)
+        return str(error).split("\nConfig search path:")[0].strip()
+    problems = check_config(cfg)
+    if problems:
+        return "\n".join(problems)
+    return log_folder_problem(cfg.paths.log_dir, cfg.min_free_mb)
+
+
+# --- resume ---------------------------------------------------------------------------------------
+
+KEYS = ("resume", "ckpt_path")  # replaced by the resumed run's own overrides and its last.ckpt
+PINNED = ("paths.data_dir", "paths.log_dir")  # taken from the run's saved config unless given anew
+
+
+def resume_target(argv: Sequence[str]) -> str | None:
+    """`latest`, a run folder, or None when the command line does not resume."""
+    wanted = {override_key(a): a.split("=", 1)[1] for a in argv if override_key(a) in KEYS and "=" in a}
+    return wanted.get("resume") or ("latest" if wanted.get("ckpt_path") == "last" else None)
+
+
+def without_resume(argv: Sequence[str]) -> list[str]:
+    return [a for a in argv if override_key(a) not in KEYS]
+
+
+def find_run(target: str, rest: Sequence[str]) -> Run:
+    """The run to continue: the lesson's newest with a last.ckpt, or the folder given."""
+    if target == "latest":
+        cfg = compose([a for a in rest if not a.startswith("-")])
+        run = newest_run(cfg.paths.log_dir, cfg.lesson_name, resumable=True)
+        if run is None:
+            raise ResumeError(
+                f"nothing to resume: no run under {cfg.paths.log_dir.rstrip('/')}/{cfg.lesson_name} has "
+                f"checkpoints/{LAST}. Start one with: make train LESSON={cfg.lesson_name}"
+            )
+        return run
+    run = run_folder(target)
+    if not run.last.is_file():
+        raise ResumeError(f"cannot resume {run.folder}: it has no checkpoints/{LAST}")
+    return run
+
+
+def resume_arguments(argv: Sequence[str]) -> list[str]:
+    """The command line with `resume=...`/`ckpt_path=last` replaced by the run's own overrides, new
+    ones on top, its folder as Hydra's run dir and `ckpt_path=last` (its own last.ckpt)."""
+    args = list(argv)
+    target = resume_target(args)
+    if target is None:
+        return args
+    if "-m" in args or "--multirun" in args:
+        raise ResumeError("resume continues one run; it does not combine with -m (multirun)")
+    rest = without_resume(args)
+    run = find_run(target, rest)
+    given = {override_key(a) for a in rest}
+    kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
+    cfg = compose([a for a in [*kept, *rest] if not a.startswith(("-", "hydra."))])
+    refuse_finished(run, cfg.trainer.max_epochs)
+    return [*kept, *rest, *pinned_paths(run, cfg), f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
+
+
+def pinned_paths(run: Run, cfg: DictConfig) -> list[str]:
+    """Overrides that keep the run's data and log folders where they were when it started, for those
+    that today's environment or working directory would resolve elsewhere (none, usually)."""
+    saved = OmegaConf.load(run.config_path)
+    pins = []
+    for key in PINNED:
+        then = OmegaConf.select(saved, key, throw_on_resolution_failure=False)
+        now = OmegaConf.select(cfg, key)
+        if then is not None and Path(then).resolve() != Path(now).resolve():
+            pins.append(f"{key}='{then}'")
+    return pins
+
+
+def refuse_finished(run: Run, max_epochs: int) -> None:
+    """Resuming a finished run with nothing more to do would only overwrite its results: say so."""
+    record = run.metrics()
+    if record is None or record.get("status") != "completed":
+        return  # killed or failed: there is work left, and nothing final to lose
+    done = record.get("epochs", 0)
+    if max_epochs != -1 and max_epochs <= done:
+        raise ResumeError(
+            f"{run.folder} is finished: it trained all {done} of its epochs "
+            f"(trainer.max_epochs={max_epochs}). To train it further, ask for more: "
+            f"resume={run.folder} trainer.max_epochs={2 * done}; to test it again: make eval RUN={run.folder}"
+        )
+
+
+# --- the tools' key=value arguments ------------------------------------------------------------
+
+
+def parse_key_values(argv: Sequence[str], known: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Split `key=value` arguments into the tool's own settings and config overrides."""
+    settings: dict[str, str] = {}
+    overrides: list[str] = []
+    for argument in argv:
+        key, equals, value = argument.partition("=")
+        if not equals:
+            fail(f"arguments are key=value pairs, got '{argument}' (known keys: {', '.join(known)})")
+        if key in known:
+            settings[key] = value
+        else:
+            overrides.append(argument)
+    return settings, overrides
