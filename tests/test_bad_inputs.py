@@ -37,7 +37,10 @@ from lightning_lessons.results.runs import lesson_runs
             ["lesson=mnist_cnn", "data.val_size=70000"],
             "data.val_size=70000 is out of range: must be >= 0 and < 60000",
         ),
-        (["trainer.max_epochs=0"], "trainer.max_epochs=0 is out of range: must be >= 1 (-1: no limit)"),
+        (
+            ["trainer.max_epochs=0"],
+            "trainer.max_epochs=0 is out of range: must be >= 1 (-1 or null: limited by",
+        ),
         (["seed=-1"], "seed=-1 is out of range: must be >= 0 and < 4.29497e+09"),
         (["num_threads=0"], "num_threads=0 is out of range"),
         (["data_fraction=1.5"], "data_fraction=1.5 is out of range: must be > 0 and <= 1"),
@@ -238,7 +241,7 @@ def test_a_diverging_manual_lesson_and_a_nan_validation_loss_stop_with_the_step(
     completed = cli(
         "lesson=two_layer_net_manual",
         "model.optimizer.lr=1",
-        "trainer.max_epochs=20",
+        "trainer.max_steps=20",
         f"paths.log_dir={tmp_path}",
     )
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
@@ -281,7 +284,8 @@ def test_the_atomic_checkpoint_write_survives_a_kill_in_the_middle(tmp_path):
 def test_what_monitor_may_name_is_what_a_fit_logs(lesson, run_lesson, tiny_mnist):
     """The up-front `monitor` check accepts exactly the metrics a fit of the lesson logs."""
     extra = (f"paths.data_dir={tiny_mnist}", *MNIST_SMALL) if lesson == "denoise_conv" else ()
-    result, _ = run_lesson(lesson, *extra, "trainer.max_epochs=2", "callbacks.progress=null")
+    length = "trainer.max_epochs=2" if lesson == "denoise_conv" else "trainer.max_steps=2"
+    result, _ = run_lesson(lesson, *extra, length, "callbacks.progress=null")
     logged = {name for name in result["metrics"] if name.startswith(("train/", "val/"))}
     accepted = set(get_object(compose([f"lesson={lesson}"]).model._target_).monitorable())
     has_validation = any(name.startswith("val/") for name in logged)
@@ -292,7 +296,7 @@ def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it
     from lightning_lessons.errors import TrainingDiverged
     from lightning_lessons.train import build
 
-    cfg = lesson_config("nonlinear_regression", tmp_path, "trainer.max_epochs=20", "callbacks.progress=null")
+    cfg = lesson_config("nonlinear_regression", tmp_path, "trainer.max_steps=20", "callbacks.progress=null")
     experiment = build(cfg)
     experiment.datamodule.setup()
     targets = experiment.datamodule.splits["val"][1]
@@ -302,17 +306,16 @@ def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it
     assert not list(tmp_path.rglob("*.ckpt"))
 
 
-def test_a_diverging_full_batch_lesson_stops_at_the_very_update_inside_a_step_of_several(run_lesson):
-    """R4 at lr=0.1 overflows at update 7; with 10 of the notes' epochs in each Lightning step the run
-    still stops there, not at the end of the step, and names that update."""
+def test_a_diverging_full_batch_lesson_stops_at_the_very_update(run_lesson):
+    """R4 at lr=0.1 overflows at update 7: the run stops there, inside its first Lightning epoch of 10
+    updates, and names that update."""
     from lightning_lessons.errors import TrainingDiverged
 
-    with pytest.raises(TrainingDiverged, match=r"training loss became inf at step 7 \(epoch 6\)"):
+    with pytest.raises(TrainingDiverged, match=r"training loss became inf at step 7 \(epoch 0\)"):
         run_lesson(
             "nonlinear_regression",
             "model.optimizer.lr=0.1",
-            "trainer.max_epochs=200",
+            "trainer.max_steps=200",
             "trainer.log_every_n_steps=10",
-            "trainer.epochs_per_step=10",
             "callbacks.progress=null",
         )

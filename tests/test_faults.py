@@ -26,7 +26,7 @@ def test_resume_with_nothing_to_resume_says_so(tmp_path):
 def test_a_diverging_loss_stops_the_run_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     completed = cli(
         "lesson=nonlinear_regression",
-        "trainer.max_epochs=200",
+        "trainer.max_steps=200",
         "trainer.check_val_every_n_epoch=1",
         "model.optimizer.lr=0.1",
         f"paths.log_dir={tmp_path}",
@@ -43,7 +43,7 @@ def test_a_diverging_loss_stops_the_run_naming_the_step_and_keeps_the_last_good_
 
 
 def test_a_corrupt_or_truncated_checkpoint_is_named(run_lesson, tmp_path):
-    _, run_dir = run_lesson("nonlinear_regression", "trainer.max_epochs=20")
+    _, run_dir = run_lesson("nonlinear_regression", "trainer.max_steps=20")
     data = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
     truncated, garbage = tmp_path / "truncated.ckpt", tmp_path / "garbage.ckpt"
     truncated.write_bytes(data[: len(data) // 2])

@@ -17,11 +17,11 @@ KILLER = "+callbacks.kill._target_=helpers.kill.KillAtStep"  # kills only where 
 TINY_MNIST = (*MNIST_SMALL, "trainer.max_epochs=3")  # 5 steps an epoch, a checkpoint after each
 # lesson: (overrides, the step to kill at: between two checkpoints, after the first)
 CASES = {
-    "linear_regression": (("data.n_samples=2000", "trainer.max_epochs=40"), 25),
+    "linear_regression": (("data.n_samples=2000", "trainer.max_steps=40"), 25),
     # Mini-batches (4 a epoch, Lightning's own loop), resumed the other way: `ckpt_path=last` and the
     # run's overrides, in the newest run's folder.
     "nonlinear_regression": (("trainer.max_epochs=60", "data.batch_size=2500"), 100),
-    "multiclass_classification": (("trainer.max_epochs=40",), 25),
+    "multiclass_classification": (("trainer.max_steps=40",), 25),
     "mnist_cnn": ((*TINY_MNIST, *SMALL_CNN, "callbacks.predictions=null"), 7),
     "denoise_conv": ((*TINY_MNIST, "callbacks.denoising=null"), 7),
     "transfer_fashion": ((*TINY_TRANSFER, "trainer.max_epochs=5"), 4),

@@ -19,7 +19,7 @@ R2_SMALL = (
 
 @pytest.fixture
 def r2_run(run_lesson):
-    return run_lesson("linear_regression", *R2_SMALL, "trainer.max_epochs=100")
+    return run_lesson("linear_regression", *R2_SMALL, "trainer.max_steps=100")
 
 
 def test_event_files_hold_scalars_parameters_figures_and_hparams(r2_run):
@@ -74,7 +74,7 @@ def test_checkpoint_reloads_to_the_same_predictions(tmp_path):
     from lightning_lessons.train import build
 
     cfg = lesson_config(
-        "nonlinear_regression", tmp_path, *R2_SMALL[:3], "trainer.max_epochs=50", "callbacks.progress=null"
+        "nonlinear_regression", tmp_path, *R2_SMALL[:3], "trainer.max_steps=50", "callbacks.progress=null"
     )
     experiment = build(cfg)
     experiment.trainer.fit(experiment.model, datamodule=experiment.datamodule)
@@ -90,11 +90,11 @@ def test_checkpoint_reloads_to_the_same_predictions(tmp_path):
 
 
 def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
-    _, first_dir = run_lesson("linear_regression", *R2_SMALL, "trainer.max_epochs=40", name="first")
+    _, first_dir = run_lesson("linear_regression", *R2_SMALL, "trainer.max_steps=40", name="first")
     last = first_dir / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["global_step"] == 40  # last.ckpt holds the end of training
     resumed, resumed_dir = run_lesson(
-        "linear_regression", *R2_SMALL, "trainer.max_epochs=80", f"ckpt_path={last}", name="resumed"
+        "linear_regression", *R2_SMALL, "trainer.max_steps=80", f"ckpt_path={last}", name="resumed"
     )
     assert resumed["epochs"] == 80
     before = [event.step for event in events(first_dir).Scalars("train/loss")]
@@ -107,9 +107,8 @@ def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
 def test_the_fast_event_checksum_is_tensorboards_own():
     """google-crc32c replaces TensorBoard's pure-Python record checksum (engine/workarounds.py): the
     same numbers, or TensorBoard's reader drops the records."""
-    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
-
     from lightning_lessons.engine.workarounds import masked_crc32c as fast
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
     generator = torch.Generator().manual_seed(0)
     for length in [*range(40), 1023, 1024, 1025, 3100, 4096, 65537, 300_000]:

@@ -4,6 +4,7 @@ layout, the model graph, PR curves per class, and the Projector's embeddings wit
 import pytest
 from conftest import MNIST_SMALL, events, lesson_config, write_tiny_mnist
 from google.protobuf import text_format
+from lightning_lessons.engine.workarounds import TRAINING_HOOKS
 from PIL import Image
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import metadata as layout_metadata
@@ -12,11 +13,10 @@ from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
 from tensorboard.plugins.projector.projector_plugin import _read_tensor_tsv_file
 
 from lightning_lessons.callbacks import EmbeddingProjector, ModelGraph, PRCurves, ScalarsLayout
-from lightning_lessons.engine.workarounds import TRAINING_HOOKS
 from lightning_lessons.train import train
 
 QUIET = "callbacks.progress=null"
-R3_SHORT = ("trainer.max_epochs=40", QUIET)
+R3_SHORT = ("trainer.max_steps=40", QUIET)
 MNIST_TINY = (*MNIST_SMALL, "trainer.max_epochs=1", "callbacks.predictions.num_images=8", QUIET)
 DIGITS = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four"]
 DIGITS += ["5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]  # torchvision's MNIST.classes

@@ -173,7 +173,7 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
     given = {override_key(a) for a in rest}
     kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
     cfg = compose([a for a in [*kept, *rest] if not a.startswith(("-", "hydra."))])
-    refuse_finished(run, cfg.trainer.max_epochs)
+    refuse_finished(run, cfg.trainer)
     return [*kept, *rest, *pinned_paths(run, cfg), f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
 
 
@@ -190,17 +190,21 @@ def pinned_paths(run: Run, cfg: DictConfig) -> list[str]:
     return pins
 
 
-def refuse_finished(run: Run, max_epochs: int) -> None:
+def refuse_finished(run: Run, trainer: DictConfig) -> None:
     """Resuming a finished run with nothing more to do would only overwrite its results: say so."""
     record = run.metrics()
     if record is None or record.get("status") != "completed":
         return  # killed or failed: there is work left, and nothing final to lose
-    done = record.get("epochs", 0)
-    if max_epochs != -1 and max_epochs <= done:
+    # A full-batch lesson is as long as its steps (the notes' epochs), the others as their epochs.
+    key, done = (
+        ("max_steps", record.get("steps", 0)) if trainer.max_steps > 0 else ("max_epochs", record["epochs"])
+    )
+    wanted = trainer[key]
+    if wanted is not None and wanted != -1 and wanted <= done:
         raise ResumeError(
-            f"{run.folder} is finished: it trained all {done} of its epochs "
-            f"(trainer.max_epochs={max_epochs}). To train it further, ask for more: "
-            f"resume={run.folder} trainer.max_epochs={2 * done}; to test it again: make eval RUN={run.folder}"
+            f"{run.folder} is finished: it trained all {done} of its {key.removeprefix('max_')} "
+            f"(trainer.{key}={wanted}). To train it further, ask for more: "
+            f"resume={run.folder} trainer.{key}={2 * done}; to test it again: make eval RUN={run.folder}"
         )
 
 

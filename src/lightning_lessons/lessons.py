@@ -17,8 +17,9 @@ def defaults_text(cfg: DictConfig) -> str:
     optimizer = cfg.model.optimizer
     name = optimizer._target_.rsplit(".", 1)[-1]
     update = f"w -= {optimizer.lr:g} * grad" if name == "GradientDescent" else f"{name}(lr={optimizer.lr:g})"
-    batch = cfg.data.get("batch_size") or "full"
-    return f"{cfg.trainer.max_epochs} epochs, batch {batch}, {update}"
+    if cfg.data.get("batch_size") is None:
+        return f"{cfg.trainer.max_steps} epochs of one full-batch step, {update}"
+    return f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}, {update}"
 
 
 def lessons_text() -> str:

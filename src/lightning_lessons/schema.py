@@ -108,7 +108,7 @@ BOUNDS: dict[str, Bound] = {
     "num_workers": NOT_NEGATIVE,
     "data_fraction": Bound(low=0, high=1, low_open=True),
     "min_free_mb": NOT_NEGATIVE,
-    "max_epochs": Bound(low=1, special=(-1,), meaning="-1: no limit"),
+    "max_epochs": Bound(low=1, special=(-1,), meaning="-1 or null: limited by max_steps"),
     "min_epochs": NOT_NEGATIVE,
     "max_steps": Bound(low=1, special=(-1,), meaning="-1: no limit"),
     "num_nodes": AT_LEAST_ONE,
@@ -248,12 +248,14 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
     if isinstance(node, DictConfig):
         if "_target_" in node:
             _check_target(node, path, problems)
-        for key in node:
-            child = node._get_node(key)
-            _walk(child, f"{path}.{key}" if path else str(key), problems)
+        children = [(key, f"{path}.{key}" if path else str(key)) for key in node]
     elif isinstance(node, ListConfig):
-        for index in range(len(node)):
-            _walk(node._get_node(index), f"{path}[{index}]", problems)
+        children = [(index, f"{path}[{index}]") for index in range(len(node))]
+    else:
+        return
+    for key, where in children:
+        if not OmegaConf.is_interpolation(node, key):  # interpolations are checked where they point
+            _walk(node[key], where, problems)
 
 
 def _check_monitor(cfg: DictConfig, problems: list[str]) -> None:
@@ -272,6 +274,29 @@ def _check_monitor(cfg: DictConfig, problems: list[str]) -> None:
         )
 
 
+def _check_length(cfg: DictConfig, problems: list[str]) -> None:
+    """A full-batch lesson is as long as its steps (the notes' epochs, `trainer.max_steps`); a
+    `trainer.max_epochs` that could never stop it first is a mistake, not a setting."""
+    data, trainer = cfg.get("data"), cfg.get("trainer")
+    if (
+        not isinstance(data, DictConfig)
+        or not isinstance(trainer, DictConfig)
+        or "steps_per_epoch" not in data
+    ):
+        return
+    try:
+        full_batch, epochs, steps = data.batch_size is None, trainer.max_epochs, trainer.max_steps
+        per_epoch = data.steps_per_epoch
+    except OmegaConfBaseException:
+        return  # reported by the type checks
+    if full_batch and isinstance(epochs, int) and epochs > 0 and steps > 0 and epochs * per_epoch > steps:
+        problems.append(
+            f"trainer.max_epochs={epochs} would not stop this lesson: it trains full-batch, one of the "
+            f"notes' epochs a step, for trainer.max_steps={steps} ({per_epoch} steps a Lightning epoch). "
+            f"Set its length with trainer.max_steps=<epochs>"
+        )
+
+
 def check_config(cfg: DictConfig) -> list[str]:
     """Every problem found in the config, each naming its key; empty when the config is sound."""
     problems: list[str] = []
@@ -282,4 +307,5 @@ def check_config(cfg: DictConfig) -> list[str]:
             problems.append(f"top-level key '{key}' is missing")
     _walk(cfg, "", problems)
     _check_monitor(cfg, problems)
+    _check_length(cfg, problems)
     return problems

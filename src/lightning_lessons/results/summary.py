@@ -133,9 +133,8 @@ def _shown(path: str | Path) -> str:
 
 def summary_text(result: dict[str, Any], run: Run) -> str:
     output_dir = run.folder
-    lines = [
-        f"\n{result['lesson']}: {result['epochs']} epochs, {result['steps']} steps, run folder {_shown(output_dir)}"
-    ]
+    counts = f"{result['epochs']} epochs, {result['steps']} steps"
+    lines = [f"\n{result['lesson']}: {counts}, run folder {_shown(output_dir)}"]
     best = result["best"]
     if best["checkpoint"]:
         score = f" ({best['monitor']} {best['value']:.6g})" if best["value"] is not None else ""
