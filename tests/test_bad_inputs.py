@@ -15,7 +15,8 @@ from conftest import MNIST_SMALL, ROOT, SMALL_CNN, cli, lesson_config, tool, wri
 from hydra.utils import get_object
 from PIL import Image
 
-from lightning_lessons.config import check_command_line, compose
+from lightning_lessons.cli import check_command_line
+from lightning_lessons.config import compose
 from lightning_lessons.data import MNISTDataModule, SyntheticRegressionDataModule
 from lightning_lessons.data.digits import load_digit
 from lightning_lessons.errors import DataError
@@ -294,7 +295,7 @@ def test_what_monitor_may_name_is_what_a_fit_logs(lesson, run_lesson, tiny_mnist
 
 def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it(tmp_path):
     from lightning_lessons.errors import TrainingDiverged
-    from lightning_lessons.train import build
+    from lightning_lessons.experiment import build
 
     cfg = lesson_config("nonlinear_regression", tmp_path, "trainer.max_steps=20", "callbacks.progress=null")
     experiment = build(cfg)

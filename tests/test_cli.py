@@ -8,7 +8,7 @@ import time
 import pytest
 from conftest import ROOT, cli
 
-from lightning_lessons.config import check_command_line
+from lightning_lessons.cli import check_command_line
 from lightning_lessons.lessons import lesson_names
 from lightning_lessons.lessons import main as list_lessons
 
@@ -125,4 +125,4 @@ def test_lesson_list_names_every_lesson_with_its_defaults(capsys):
     assert required <= set(lesson_names())
     for name in lesson_names():
         assert name in shown
-    assert "linear_regression *" in shown and "10000 epochs, batch full, SGD(lr=0.0001)" in shown
+    assert "linear_regression *" in shown and "10000 epochs of one full-batch step, SGD(lr=0.0001)" in shown

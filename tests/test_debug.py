@@ -7,9 +7,9 @@ import torch
 import yaml
 from conftest import MNIST_SMALL, lesson_config, write_tiny_mnist
 
+from lightning_lessons.experiment import build
 from lightning_lessons.lessons import lesson_names
 from lightning_lessons.models import MissingCheckpointError
-from lightning_lessons.train import build
 
 MNIST_LESSONS = ("mnist_cnn", "denoise_mlp", "denoise_conv", "transfer_fashion")
 
@@ -57,7 +57,7 @@ def test_debug_limit_keeps_a_tenth_of_each_split_and_runs_three_epochs(run_lesso
 
 def test_debug_overfit_drives_the_loss_of_a_few_batches_down(run_lesson):
     result, run_dir = run_lesson("logistic_regression", "debug=overfit", "data.batch_size=50")
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 50 * 3  # max_epochs=50, overfit_batches=3 batches an epoch
     assert result["metrics"]["train/loss"] < 0.05
 

@@ -73,7 +73,7 @@ def test_ddp_cpu_trains_with_two_processes_and_logs_the_whole_validation_set(tmp
     datamodule.setup()
     x, y = datamodule.splits["val"]
     model = instantiate(cfg.model)
-    weights = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    weights = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     model.load_state_dict(weights)
     logits = model.predict(x)
     whole_loss = float(torch.nn.functional.cross_entropy(logits, y))
@@ -136,7 +136,7 @@ def test_hand_written_gradients_are_averaged_across_processes_like_autograds(run
         _, run_dir = run_lesson(
             lesson, "trainer=ddp_cpu", "trainer.max_steps=5", "callbacks.progress=null", name=lesson
         )
-        weights.append(torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"])
+        weights.append(torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"])
     assert weights[0].keys() == weights[1].keys()
     for name in weights[0]:
         torch.testing.assert_close(weights[0][name], weights[1][name], rtol=1e-4, atol=1e-6)

@@ -84,7 +84,7 @@ def test_r5_hand_written_and_autograd_variants_train_identically(run_lesson):
         for lesson in ("two_layer_net_manual", "two_layer_net_autograd")
     ]
     states = [
-        torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+        torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
         for _, run_dir in runs
     ]
     for name in states[0]:

@@ -66,7 +66,7 @@ def test_kill_9_and_resume_latest_end_exactly_where_an_uninterrupted_run_ends(le
     killed = cli(*args, f"paths.log_dir={killed_logs}", env=env)
     assert killed.returncode == -9, killed.stderr[-2000:]
     run = only_run(killed_logs, lesson)
-    saved_at = torch.load(run.last, weights_only=False)["global_step"]
+    saved_at = torch.load(run.last, weights_only=True)["global_step"]
     assert 0 < saved_at < kill_at and run.metrics() is None  # steps after the checkpoint were lost
 
     del env["KILL_AT_STEP"]
@@ -83,7 +83,7 @@ def test_kill_9_and_resume_latest_end_exactly_where_an_uninterrupted_run_ends(le
     uninterrupted = only_run(whole_logs, lesson)
     assert run.metrics()["metrics"] == uninterrupted.metrics()["metrics"]
     assert run.metrics()["epochs"] == uninterrupted.metrics()["epochs"]
-    weights = [torch.load(r.last, weights_only=False)["state_dict"] for r in (run, uninterrupted)]
+    weights = [torch.load(r.last, weights_only=True)["state_dict"] for r in (run, uninterrupted)]
     assert weights[0].keys() == weights[1].keys()
     different = [name for name in weights[0] if not torch.equal(weights[0][name], weights[1][name])]
     assert different == []

@@ -14,7 +14,8 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 from torch import nn
 
-from lightning_lessons.config import check_command_line, compose
+from lightning_lessons.cli import check_command_line
+from lightning_lessons.config import compose
 from lightning_lessons.lessons import lesson_names
 from lightning_lessons.results.sweeps import read_jobs
 from lightning_lessons.studies import run as studies

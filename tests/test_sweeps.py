@@ -13,7 +13,8 @@ from tensorboard.backend.event_processing.event_multiplexer import EventMultiple
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from lightning_lessons import report
-from lightning_lessons.config import CONF_DIR, check_command_line, register_resolvers
+from lightning_lessons.cli import check_command_line
+from lightning_lessons.config import CONF_DIR, register_resolvers
 
 TINY = ("lesson=logistic_regression", "trainer.max_steps=2")
 METRICS = ["test/acc", "test/loss", "train/acc", "train/loss", "val/acc", "val/loss"]

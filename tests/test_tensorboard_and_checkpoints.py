@@ -36,7 +36,7 @@ def test_event_files_hold_scalars_parameters_figures_and_hparams(r2_run):
     ):
         assert tag in tags["scalars"], tag
     assert scalar_values(run_dir, "params/weight_target")[-1] == pytest.approx(1.0)
-    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert scalar_values(run_dir, "params/bias")[-1] == pytest.approx(last["net.bias"].item(), abs=1e-6)
     fit_images = events(run_dir).Images("fit")
     assert len(fit_images) >= 20 and fit_images[-1].step == 100  # every 5 epochs, and at the end
@@ -71,7 +71,7 @@ def test_run_folder_layout_and_metrics_json(r2_run):
 
 
 def test_checkpoint_reloads_to_the_same_predictions(tmp_path):
-    from lightning_lessons.train import build
+    from lightning_lessons.experiment import build
 
     cfg = lesson_config(
         "nonlinear_regression", tmp_path, *R2_SMALL[:3], "trainer.max_steps=50", "callbacks.progress=null"
@@ -85,14 +85,14 @@ def test_checkpoint_reloads_to_the_same_predictions(tmp_path):
 
     fresh = instantiate(cfg.model)
     assert not torch.allclose(fresh.predict(x), expected)
-    fresh.load_state_dict(torch.load(path, weights_only=False)["state_dict"])
+    fresh.load_state_dict(torch.load(path, weights_only=True)["state_dict"])
     assert torch.equal(fresh.predict(x), expected)
 
 
 def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
     _, first_dir = run_lesson("linear_regression", *R2_SMALL, "trainer.max_steps=40", name="first")
     last = first_dir / "checkpoints" / "last.ckpt"
-    assert torch.load(last, weights_only=False)["global_step"] == 40  # last.ckpt holds the end of training
+    assert torch.load(last, weights_only=True)["global_step"] == 40  # last.ckpt holds the end of training
     resumed, resumed_dir = run_lesson(
         "linear_regression", *R2_SMALL, "trainer.max_steps=80", f"ckpt_path={last}", name="resumed"
     )

@@ -10,8 +10,9 @@ from conftest import MNIST_SMALL, SMALL_CNN, events, lesson_config, write_tiny_m
 
 from lightning_lessons.data import DataError, FashionMNISTDataModule
 from lightning_lessons.data.mnist import IDX_FILES
+from lightning_lessons.experiment import build
 from lightning_lessons.models import MissingCheckpointError, PretrainedWeights
-from lightning_lessons.train import build, train
+from lightning_lessons.train import train
 
 QUIET = "callbacks.progress=null"
 NO_CHECKPOINTS = ("callbacks.model_checkpoint=null", "+trainer.enable_checkpointing=false")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from hydra.utils import instantiate
@@ -26,7 +26,6 @@ class TwinRun:
     steps: int
     timed_steps: int = 0
     seconds: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def ms_per_step(self) -> float:
