@@ -145,7 +145,7 @@ def test_an_optuna_search_maximises_the_lessons_accuracy_and_prints_the_best_tri
         "hparams_search=logistic_regression",
         "hydra.sweeper.n_trials=3",
         f"hydra.sweeper.storage={storage}",
-        "trainer.max_steps=2",
+        "trainer.max_epochs=2",  # the search tries mini-batches: two epochs of each
         f"paths.log_dir={tmp_path}",
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -39,7 +39,7 @@ def test_event_files_hold_scalars_parameters_figures_and_hparams(r2_run):
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert scalar_values(run_dir, "params/bias")[-1] == pytest.approx(last["net.bias"].item(), abs=1e-6)
     fit_images = events(run_dir).Images("fit")
-    assert len(fit_images) >= 20 and fit_images[-1].step == 100  # every 5 epochs, and at the end
+    assert len(fit_images) >= 10 and fit_images[-1].step == 100  # every 2 of 20 epochs, and at the end
     assert fit_images[-1].encoded_image_string.startswith(b"\x89PNG")
 
     hparams = events(run_dir).PluginTagToContent("hparams")
@@ -67,7 +67,7 @@ def test_run_folder_layout_and_metrics_json(r2_run):
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["metrics"]["test/loss"] == pytest.approx(result["metrics"]["test/loss"])
-    assert saved["best"]["monitor"] == "val/loss" and saved["epochs"] == 100
+    assert saved["best"]["monitor"] == "val/loss" and saved["steps"] == 100
 
 
 def test_checkpoint_reloads_to_the_same_predictions(tmp_path):
@@ -96,21 +96,9 @@ def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
     resumed, resumed_dir = run_lesson(
         "linear_regression", *R2_SMALL, "trainer.max_steps=80", f"ckpt_path={last}", name="resumed"
     )
-    assert resumed["epochs"] == 80
+    assert resumed["steps"] == 80
     before = [event.step for event in events(first_dir).Scalars("train/loss")]
     after = [event.step for event in events(resumed_dir).Scalars("train/loss")]
     assert min(after) == max(before) + 1 and max(after) - max(before) == 40
     losses = scalar_values(resumed_dir, "train/loss")
     assert losses[0] <= scalar_values(first_dir, "train/loss")[-1] * 1.01
-
-
-def test_the_fast_event_checksum_is_tensorboards_own():
-    """google-crc32c replaces TensorBoard's pure-Python record checksum (engine/workarounds.py): the
-    same numbers, or TensorBoard's reader drops the records."""
-    from lightning_lessons.engine.workarounds import masked_crc32c as fast
-    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
-
-    generator = torch.Generator().manual_seed(0)
-    for length in [*range(40), 1023, 1024, 1025, 3100, 4096, 65537, 300_000]:
-        data = torch.randint(0, 256, (length,), dtype=torch.uint8, generator=generator).numpy().tobytes()
-        assert fast(data) == masked_crc32c(data), length

@@ -15,7 +15,11 @@ from lightning_lessons.models import MissingCheckpointError, PretrainedWeights
 from lightning_lessons.train import train
 
 QUIET = "callbacks.progress=null"
-NO_CHECKPOINTS = ("callbacks.model_checkpoint=null", "+trainer.enable_checkpointing=false")
+NO_CHECKPOINTS = (
+    "callbacks.model_checkpoint=null",
+    "callbacks.last_checkpoint=null",
+    "+trainer.enable_checkpointing=false",
+)
 TINY = (
     *MNIST_SMALL,
     *SMALL_CNN,

@@ -142,10 +142,19 @@ def without_resume(argv: Sequence[str]) -> list[str]:
     return [a for a in argv if override_key(a) not in KEYS]
 
 
+def composed(overrides: Sequence[str]) -> DictConfig:
+    """The config of these overrides, or the command-line check's explanation of what is wrong."""
+    overrides = [a for a in overrides if not a.startswith(("-", "hydra."))]
+    try:
+        return compose(overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise ConfigError(check_command_line(overrides) or str(error)) from None
+
+
 def find_run(target: str, rest: Sequence[str]) -> Run:
     """The run to continue: the lesson's newest with a last.ckpt, or the folder given."""
     if target == "latest":
-        cfg = compose([a for a in rest if not a.startswith("-")])
+        cfg = composed(rest)
         run = newest_run(cfg.paths.log_dir, cfg.lesson_name, resumable=True)
         if run is None:
             raise ResumeError(
@@ -172,7 +181,7 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
     run = find_run(target, rest)
     given = {override_key(a) for a in rest}
     kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
-    cfg = compose([a for a in [*kept, *rest] if not a.startswith(("-", "hydra."))])
+    cfg = composed([*kept, *rest])
     refuse_finished(run, cfg.trainer)
     return [*kept, *rest, *pinned_paths(run, cfg), f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
 
@@ -195,17 +204,15 @@ def refuse_finished(run: Run, trainer: DictConfig) -> None:
     record = run.metrics()
     if record is None or record.get("status") != "completed":
         return  # killed or failed: there is work left, and nothing final to lose
-    # A full-batch lesson is as long as its steps (the notes' epochs), the others as their epochs.
-    key, done = (
-        ("max_steps", record.get("steps", 0)) if trainer.max_steps > 0 else ("max_epochs", record["epochs"])
-    )
-    wanted = trainer[key]
-    if wanted is not None and wanted != -1 and wanted <= done:
-        raise ResumeError(
-            f"{run.folder} is finished: it trained all {done} of its {key.removeprefix('max_')} "
-            f"(trainer.{key}={wanted}). To train it further, ask for more: "
-            f"resume={run.folder} trainer.{key}={2 * done}; to test it again: make eval RUN={run.folder}"
-        )
+    # Lightning stops at whichever limit comes first: the run is finished if it reached either.
+    for key, done in (("max_steps", record.get("steps", 0)), ("max_epochs", record["epochs"])):
+        wanted = trainer[key]
+        if wanted is not None and wanted > 0 and wanted <= done:
+            raise ResumeError(
+                f"{run.folder} is finished: it trained all {done} of its {key.removeprefix('max_')} "
+                f"(trainer.{key}={wanted}). To train it further, ask for more: "
+                f"resume={run.folder} trainer.{key}={2 * done}; to test it again: make eval RUN={run.folder}"
+            )
 
 
 # --- the tools' key=value arguments ------------------------------------------------------------

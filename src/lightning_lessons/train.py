@@ -17,7 +17,7 @@ from hydra.types import RunMode
 from lightning.pytorch.utilities.model_summary import ModelSummary
 from omegaconf import DictConfig
 
-from lightning_lessons.cli import check_command_line, resume_arguments, without_resume
+from lightning_lessons.cli import check_command_line, resume_arguments
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.errors import ResumeError, UserError, fail, user_error
 from lightning_lessons.experiment import build
@@ -102,11 +102,8 @@ def main() -> None:
     register_resolvers()
     argv = sys.argv[1:]
     try:
-        # The new overrides first, so a typo is explained as in any run, then the resumed run's.
-        problem = check_command_line(without_resume(argv))
-        if problem is None:
-            argv = resume_arguments(argv)
-            problem = check_command_line(argv)
+        argv = resume_arguments(argv)  # the resumed run's own overrides, the new ones on top
+        problem = check_command_line(argv)
     except UserError as error:
         problem = str(error)
     if problem:

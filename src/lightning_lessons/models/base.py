@@ -121,8 +121,8 @@ class LessonModule(L.LightningModule):
     def divergence_message(self, which: str, loss: float) -> str:
         """What happened, the likely cause with the lr to try, and the last good checkpoint."""
         trainer, lr = self.trainer, self.learning_rate()
-        checkpoint = trainer.checkpoint_callback
-        last = checkpoint.last_model_path if checkpoint is not None else ""
+        # The newest checkpoint: the one a callback without a monitor keeps (last.ckpt).
+        last = next((c.best_model_path for c in trainer.checkpoint_callbacks if c.monitor is None), "")
         return (
             f"the {which} loss became {loss} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
             "the run was stopped. The usual cause is a learning rate too large for this lesson"
