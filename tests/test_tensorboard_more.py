@@ -4,7 +4,6 @@ layout, the model graph, PR curves per class, and the Projector's embeddings wit
 import pytest
 from conftest import MNIST_SMALL, events, lesson_config, write_tiny_mnist
 from google.protobuf import text_format
-from lightning_lessons.engine.workarounds import TRAINING_HOOKS
 from PIL import Image
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import metadata as layout_metadata
@@ -12,7 +11,7 @@ from tensorboard.plugins.pr_curve import metadata as pr_metadata
 from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
 from tensorboard.plugins.projector.projector_plugin import _read_tensor_tsv_file
 
-from lightning_lessons.callbacks import EmbeddingProjector, ModelGraph, PRCurves, ScalarsLayout
+from lightning_lessons.callbacks import PRCurves
 from lightning_lessons.train import train
 
 QUIET = "callbacks.progress=null"
@@ -132,13 +131,6 @@ def test_switched_off_they_write_nothing(v1_run, data, tmp_path):
     assert not (run_dir / "projector_config.pbtxt").exists()
 
 
-def test_extras_leave_the_training_step_alone():
-    """Lightning calls every callback's hooks at every step; these skip all of them (None)."""
-    callbacks = [ScalarsLayout({}), ModelGraph(), PRCurves(), EmbeddingProjector(["net"])]
-    for callback in callbacks:
-        assert all(getattr(callback, hook) is None for hook in TRAINING_HOOKS), type(callback).__name__
-
-
 def test_t1_projector_shows_transferred_and_scratch_networks_side_by_side(v1_run, data, tmp_path):
     run_dir = tmp_path / "t1"
     source = v1_run / "checkpoints" / "best.ckpt"
@@ -165,25 +157,30 @@ def test_t1_projector_shows_transferred_and_scratch_networks_side_by_side(v1_run
     assert len(pr_curves(run_dir)) == 10
 
 
-def test_pr_curve_events_hold_what_add_pr_curve_raw_writes():
-    """pr_curve_values builds every class's curve at once, stored as bytes: the same curves and plugin
-    metadata TensorBoard gets from SummaryWriter.add_pr_curve_raw."""
+def test_a_pr_curve_holds_precision_and_recall_of_the_counted_probabilities(tmp_path):
+    """PRCurves writes, through add_pr_curve_raw, each class's precision and recall as the threshold
+    on its probability rises: counts of 3 negatives and 2 positives give the curve by hand."""
     import numpy as np
     import torch
+    from lightning.pytorch.loggers import TensorBoardLogger
     from tensorboard.util import tensor_util
-    from torch.utils.tensorboard.summary import pr_curve_raw
 
-    from lightning_lessons.callbacks.pr_curves import pr_curve_values
+    callback = PRCurves(num_thresholds=4)
+    counts = torch.zeros(1, 2, 4, dtype=torch.long)  # one class: negatives, positives per bucket
+    counts[0, 0] = torch.tensor([2, 1, 0, 0])  # negatives at probabilities in buckets 0 and 1
+    counts[0, 1] = torch.tensor([0, 0, 1, 1])  # positives in buckets 2 and 3
+    callback._counts, callback._hook = counts, torch.nn.Identity().register_forward_hook(lambda *a: None)
+    logger = TensorBoardLogger(tmp_path, name="", version="")
 
-    counts = torch.randint(0, 30, (3, 2, 127), generator=torch.Generator().manual_seed(0))
-    values = pr_curve_values(["a", "b", "c"], counts)
-    for label, value in enumerate(values):
-        above = counts[label].flip(-1).cumsum(-1).flip(-1).double()
-        false_pos, true_pos = above
-        false_neg, true_neg = true_pos[0] - true_pos, false_pos[0] - false_pos
-        precision = true_pos / (true_pos + false_pos).clamp(min=1e-7)
-        recall = true_pos / (true_pos + false_neg).clamp(min=1e-7)
-        expected = pr_curve_raw("a", true_pos, false_pos, true_neg, false_neg, precision, recall).value[0]
-        assert value.metadata == expected.metadata
-        ours, theirs = (tensor_util.make_ndarray(v.tensor) for v in (value, expected))
-        assert ours.shape == theirs.shape == (6, 127) and np.array_equal(ours, theirs)
+    class Trainer:  # what the hook reads of a Trainer: a real TensorBoard logger
+        world_size, global_step, datamodule = 1, 7, None
+        is_global_zero, loggers = True, [logger]
+
+    callback.on_validation_epoch_end(Trainer(), None)
+    logger.experiment.close()
+    (event,) = events(tmp_path).Tensors("pr_curve/0")
+    rows = tensor_util.make_ndarray(event.tensor_proto)
+    assert event.step == 7 and rows.shape == (6, 4)
+    true_pos, false_pos, _, _, precision, recall = rows
+    assert np.array_equal(true_pos, [2, 2, 2, 1]) and np.array_equal(false_pos, [3, 1, 0, 0])
+    assert np.allclose(precision, [0.4, 2 / 3, 1, 1]) and np.allclose(recall, [1, 1, 1, 0.5])

@@ -7,45 +7,33 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
-from lightning_lessons.callbacks.frames import DecisionPlot
-from lightning_lessons.callbacks.plots import confusion_figure, prediction_grid_figure
-from lightning_lessons.callbacks.tensorboard import add_png, tensorboard_writer
+from lightning_lessons.callbacks.plots import confusion_figure, decision_figure, prediction_grid_figure
+from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 
 
 class DecisionRegions(EveryNEpochs):
     """The plane coloured by predicted class, the training points by their prediction, the accuracy in
-    the title (the notes redraw this every 40 epochs). The figure is laid out once per fit, at its start,
-    and each redraw paints only the regions, the points' colours and the title (frames.DecisionPlot)."""
+    the title (the notes redraw this every 40 epochs)."""
 
     def __init__(self, every_n_epochs: int = 40, resolution: int = 150, max_points: int = 1500) -> None:
         super().__init__(every_n_epochs)
         self.resolution = resolution
         self.max_points = max_points
-        self._plot: tuple[torch.Tensor, torch.Tensor, torch.Tensor, DecisionPlot] | None = None
-
-    def _layout(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, DecisionPlot]:
-        """The grid's points, the rows of `x` shown, and the plot, for this training set."""
-        if self._plot is None or not torch.equal(self._plot[0], x):
-            low, high = x.min(dim=0).values - 1, x.max(dim=0).values + 1
-            xs = torch.linspace(float(low[0]), float(high[0]), self.resolution)
-            ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
-            mesh = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
-            shown = torch.linspace(0, len(x) - 1, min(len(x), self.max_points)).long()
-            self._plot = (x, mesh, shown, DecisionPlot(x[shown], (xs, ys)))
-        return self._plot[1:]
-
-    def prepare(self, trainer: L.Trainer) -> None:
-        self._layout(trainer.datamodule.splits["train"][0])
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
         x, y = trainer.datamodule.splits["train"]
-        mesh, shown, plot = self._layout(x)
+        low, high = x.min(dim=0).values - 1, x.max(dim=0).values + 1
+        xs = torch.linspace(float(low[0]), float(high[0]), self.resolution)
+        ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
+        mesh = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
         grid_classes = pl_module.predict(mesh.to(pl_module.device)).argmax(dim=1).cpu()
         predicted = pl_module.predict(x.to(pl_module.device)).argmax(dim=1).cpu()
-        accuracy = (predicted == y).float().mean().item()
-        title = f"epoch {trainer.current_epoch + 1}: training accuracy {accuracy:.1%}"
-        image = plot.frame(grid_classes.reshape(self.resolution, self.resolution), predicted[shown], title)
-        add_png(writer, "decision_regions", image, trainer.global_step, palette=plot.palette)
+        accuracy = (predicted == y.cpu()).float().mean().item()
+        shown = torch.linspace(0, len(x) - 1, min(len(x), self.max_points)).long()
+        title = f"step {trainer.global_step}: training accuracy {accuracy:.1%}"
+        grid = grid_classes.reshape(self.resolution, self.resolution)
+        figure = decision_figure((xs, ys), grid, x[shown].cpu(), predicted[shown], title)
+        writer.add_figure("decision_regions", figure, trainer.global_step)
 
 
 class PredictionFigures(L.Callback):

@@ -15,19 +15,11 @@ class EveryNEpochs(L.Callback):
     def __init__(self, every_n_epochs: int) -> None:
         if every_n_epochs < 1:
             raise ConfigError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
-        super().__init__()
         self.every_n_epochs = every_n_epochs
         self._last_step = -1
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
         raise NotImplementedError
-
-    def prepare(self, trainer: L.Trainer) -> None:
-        """What every draw reuses (a figure's layout, ~60 ms), made with the rest of the fit's set-up."""
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if tensorboard_writer(trainer) is not None:
-            self.prepare(trainer)
 
     def _maybe_draw(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writer = tensorboard_writer(trainer)

@@ -1,9 +1,10 @@
-"""Matplotlib figures for TensorBoard drawn once each (the figures redrawn every few epochs are in
-`frames.py`), without pyplot's global state."""
+"""Matplotlib figures for TensorBoard (`SummaryWriter.add_figure`), without pyplot's global state."""
 
 from __future__ import annotations
 
 import torch
+from matplotlib import colormaps
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
@@ -107,4 +108,39 @@ def image_rows_figure(rows: list[tuple[str, Tensor]], title: str) -> Figure:
     for spine in axes.spines.values():
         spine.set_visible(False)
     axes.set_title(title, fontsize="small")
+    return figure
+
+
+def fit_figure(x: Tensor, y: Tensor, prediction: Tensor, title: str) -> Figure:
+    """Data and the model's curve for one input feature; otherwise predicted against true targets."""
+    figure, axes = figure_axes((5.0, 3.6), {"left": 0.13, "right": 0.97, "bottom": 0.13, "top": 0.91})
+    if x.shape[1] == 1 and y.shape[1] == 1:
+        order = x[:, 0].argsort()
+        axes.scatter(x[:, 0], y[:, 0], s=6, alpha=0.35, color="tab:blue", label="data")
+        limits = axes.get_ylim()  # the data's: a wild model's curve does not squash them
+        axes.plot(x[order, 0], prediction[order, 0], color="tab:red", linewidth=2, label="model")
+        axes.set_ylim(limits)
+        axes.set_xlabel("x")
+        axes.set_ylabel("y")
+    else:
+        low, high = float(y.min()), float(y.max())
+        axes.plot([low, high], [low, high], color="grey", linewidth=1, label="perfect fit")
+        axes.scatter(y.flatten(), prediction.flatten(), s=8, alpha=0.5, color="tab:red", label="model")
+        axes.set_xlabel("target")
+        axes.set_ylabel("prediction")
+    axes.legend(loc="upper left", fontsize="small")
+    axes.set_title(title, fontsize="medium")
+    return figure
+
+
+def decision_figure(
+    grid: tuple[Tensor, Tensor], grid_classes: Tensor, points: Tensor, predicted: Tensor, title: str
+) -> Figure:
+    """The plane coloured by predicted class (the decision regions), the points by their prediction."""
+    classes = max(int(grid_classes.max()), int(predicted.max())) + 1
+    figure, axes = figure_axes((5.0, 3.6), {"left": 0.1, "right": 0.97, "bottom": 0.1, "top": 0.91})
+    colours = ListedColormap([colormaps["tab10"](k) for k in range(max(classes, 2))])
+    axes.pcolormesh(*grid, grid_classes, cmap=colours, vmin=0, vmax=colours.N - 1, alpha=0.3, shading="auto")
+    axes.scatter(points[:, 0], points[:, 1], c=predicted, cmap=colours, vmin=0, vmax=colours.N - 1, s=6)
+    axes.set_title(title, fontsize="medium")
     return figure

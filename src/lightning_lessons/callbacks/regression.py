@@ -6,48 +6,33 @@ import re
 
 import lightning as L
 import torch
-from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 
 from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
-from lightning_lessons.callbacks.frames import FitPlot
 from lightning_lessons.callbacks.layout import add_layout_charts
-from lightning_lessons.callbacks.tensorboard import add_png, tensorboard_writer
+from lightning_lessons.callbacks.plots import fit_figure
+from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 from lightning_lessons.nets import scalar_parameters
 
 
 class FitFigure(EveryNEpochs):
-    """The training data with the model's curve (the notes redraw it every 80 epochs). The figure is laid
-    out once per fit, at its start, and only the curve and title are redrawn (frames.FitPlot: ~1-2 ms a
-    frame; a full matplotlib draw is ~45 ms)."""
+    """The training data with the model's curve (the notes redraw it every 80 epochs)."""
 
     def __init__(self, every_n_epochs: int = 80, max_points: int = 1500) -> None:
         super().__init__(every_n_epochs)
         self.max_points = max_points
-        self._plot: tuple[Tensor, FitPlot] | None = None
 
-    def _layout(self, trainer: L.Trainer) -> tuple[Tensor, FitPlot]:
-        """The points shown (at most `max_points`) and the plot, for this training set."""
+    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
         x, y = trainer.datamodule.splits["train"]
         if len(x) > self.max_points:
             rows = torch.linspace(0, len(x) - 1, self.max_points).long()
             x, y = x[rows], y[rows]
-        if self._plot is None or not torch.equal(self._plot[0], x):
-            self._plot = (x, FitPlot(x, y))
-        return self._plot
-
-    def prepare(self, trainer: L.Trainer) -> None:
-        self._layout(trainer)
-
-    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter) -> None:
-        x, plot = self._layout(trainer)
         prediction = pl_module.predict(x.to(pl_module.device)).float().cpu()
         loss = trainer.callback_metrics.get("train/loss")
-        title = f"epoch {trainer.current_epoch + 1}" + (
+        title = f"step {trainer.global_step}" + (
             f", train loss {float(loss):.4g}" if loss is not None else ""
         )
-        image = plot.frame(prediction, title)
-        add_png(writer, "fit", image, trainer.global_step)
+        writer.add_figure("fit", fit_figure(x.cpu(), y.cpu(), prediction, title), trainer.global_step)
 
 
 class ParameterTracker(EveryNEpochs):
