@@ -7,8 +7,10 @@ ARGS   ?=
 PORT   ?= 6006
 LOGS   ?=
 STAMP  := $(VENV)/.installed
+# .venv's packages with Lightning 2.5.6 in front of them (make test-lightning-2.5)
+OLDEST := .venv-lightning-2.5
 
-.PHONY: help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval figures
+.PHONY: test-lightning-2.5 help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval figures
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +48,14 @@ tensorboard: $(STAMP)  ## serve paths.log_dir (LOGS=<folder> for another) on 127
 
 test: $(STAMP)  ## the fast test suite, one worker per core (a file's tests stay together)
 	$(PY) -m pytest -n auto --dist loadfile
+
+test-lightning-2.5: $(STAMP)  ## the fast suite on Lightning 2.5.6, the oldest release pyproject.toml allows
+	@[ -x $(OLDEST)/bin/python ] || { $(PYTHON) -m venv $(OLDEST) && \
+	  echo "import site; site.addsitedir('$$(cd $(VENV) && $(CURDIR)/$(PY) -c 'import site; print(site.getsitepackages()[0])')')" \
+	    > "$$($(OLDEST)/bin/python -c 'import site; print(site.getsitepackages()[0])')/lessons-venv.pth" && \
+	  $(OLDEST)/bin/python -m pip install --quiet --no-deps lightning==2.5.6; }
+	$(OLDEST)/bin/python -c "import lightning; assert lightning.__version__ == '2.5.6', lightning.__version__"
+	$(OLDEST)/bin/python -m pytest -n auto --dist loadfile
 
 test-e2e: $(STAMP)  ## TensorBoard dashboards in headless Chromium (installs Debian's chromium if missing)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }

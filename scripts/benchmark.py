@@ -8,7 +8,7 @@ machine's speed drifts between repeats) and its median reported. Then, for MNIST
 alone: the project's bulk tensor pipeline against torchvision's per-image PIL path.
 
     python scripts/benchmark.py                                  # every lesson, its own length
-    python scripts/benchmark.py --lessons nonlinear_regression --epochs 2000
+    python scripts/benchmark.py --lessons nonlinear_regression --steps 2000
     python scripts/benchmark.py --data-dir ../shared/data        # where MNIST's raw files are
     python scripts/benchmark.py --lessons denoise_mlp -- model.optimizer.fused=false  # any override
 """
@@ -35,7 +35,7 @@ MNIST_STEPS = 40  # of batches of 64; smaller batches get more steps, for as man
 MNIST_LESSONS = {"mnist_cnn", "denoise_mlp", "denoise_conv", "transfer_fashion"}
 
 
-def lesson_overrides(lesson: str, epochs: int | None, data_dir: str) -> list[str]:
+def lesson_overrides(lesson: str, steps: int | None, data_dir: str) -> list[str]:
     """Overrides that make the run as long as the measurement needs."""
     cfg = compose([f"lesson={lesson}", "paths.output_dir=unused"])
     if lesson == "transfer_fashion":  # 16 steps an epoch of 1,000 labelled images
@@ -49,7 +49,7 @@ def lesson_overrides(lesson: str, epochs: int | None, data_dir: str) -> list[str
             f"paths.data_dir={data_dir}",
             "data.download=false",
         ]
-    return [f"trainer.max_epochs={epochs or cfg.trainer.max_epochs}"]
+    return [f"trainer.max_steps={steps or cfg.trainer.max_steps}"]
 
 
 def transfer_source(data_dir: str, folder: Path) -> list[str]:
@@ -110,9 +110,16 @@ def main() -> None:
     )
     parser.add_argument("--lessons", nargs="+", default=lesson_names(), choices=lesson_names())
     parser.add_argument(
-        "--epochs", type=int, default=None, help="full-batch lessons: default, each lesson's own"
+        "--steps", type=int, default=None, help="full-batch lessons: default, each lesson's own"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each, in turn; medians reported")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        choices=range(1, 101),
+        metavar="1..100",
+        help="runs of each; medians",
+    )
     parser.add_argument("--data-dir", default=str(local_data_dir()))
     parser.add_argument("--no-pipeline", action="store_true", help="skip the MNIST input pipeline table")
     parser.add_argument(
@@ -129,7 +136,7 @@ def main() -> None:
             if lesson in MNIST_LESSONS and not has_mnist:
                 print(f"skipping {lesson}: no MNIST under {args.data_dir} (use --data-dir)")
                 continue
-            overrides = lesson_overrides(lesson, args.epochs, args.data_dir) + args.overrides
+            overrides = lesson_overrides(lesson, args.steps, args.data_dir) + args.overrides
             if lesson == "transfer_fashion":
                 overrides += transfer_source(args.data_dir, Path(scratch))
             runs = [times(lesson, overrides) for _ in range(args.repeats)]
@@ -143,17 +150,20 @@ def main() -> None:
 
     print(
         f"\n{'lesson':<32} {'steps':>6} {'plain twin':>11} {'project':>11} {'ratio':>6} "
-        f"{'images/s plain | project':>25}"
+        f"{'Lightning':>10} {'images/s plain | project':>25}"
     )
     for lesson, steps, batch, plain_ms, project_ms, ratio in rows:
         images = f"{1000 * batch / plain_ms:>11.0f} | {1000 * batch / project_ms:<11.0f}" if batch else ""
+        price = f"{1000 * (project_ms - plain_ms):>7.0f} us"  # what the framework adds to each step
         print(
-            f"{lesson:<32} {steps:>6} {plain_ms:>8.3f} ms {project_ms:>8.3f} ms {ratio:>5.2f}x {images:>25}"
+            f"{lesson:<32} {steps:>6} {plain_ms:>8.3f} ms {project_ms:>8.3f} ms {ratio:>5.2f}x "
+            f"{price:>10} {images:>25}"
         )
     print(
         f"ms per training step (update), median of {args.repeats} repeats after a warm-up; ratio: project /"
     )
     print("plain twin, the median of the ratios within each repeat. The project's run has its defaults on.")
+    print("Lightning: what the framework adds to each step (project minus twin), all hooks and logging in.")
     print(f"torch {torch.__version__}, lightning {L.__version__}, threads: each lesson's own, device cpu,")
     print(f"{os.cpu_count()} CPUs.")
 
