@@ -98,7 +98,8 @@ def test_ddp_cpu_runs_inside_a_multirun_and_an_optuna_search(tmp_path, sweep):
         *sweep[:1],
         "lesson=multiclass_classification",
         *DDP,
-        "trainer.max_steps=4",
+        "trainer.max_epochs=4",  # mini-batches of 32: four whole epochs, each validated
+        "trainer.max_steps=-1",
         *sweep[1:],
         f"paths.log_dir={tmp_path}",
     )
