@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from lightning_lessons.config import CONFIG_NAME, compose
 from lightning_lessons.errors import ConfigError, ResumeError, fail
+from lightning_lessons.results.checkpoints import resumable_checkpoint
 from lightning_lessons.results.runs import LAST, RESUMING, Run, log_folder_problem, newest_run, run_folder
 from lightning_lessons.schema import check_config
 
@@ -179,6 +180,7 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
         raise ResumeError("resume continues one run; it does not combine with -m (multirun)")
     rest = without_resume(args)
     run = find_run(target, rest)
+    resumable_checkpoint(run.last)
     given = {override_key(a) for a in rest}
     kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
     cfg = composed([*kept, *rest])

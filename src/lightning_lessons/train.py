@@ -21,7 +21,7 @@ from lightning_lessons.cli import check_command_line, resume_arguments
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.errors import ResumeError, UserError, fail, user_error
 from lightning_lessons.experiment import build
-from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.results.checkpoints import resumable_checkpoint
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import Run
 from lightning_lessons.results.summary import finish_run, record_failure
@@ -36,11 +36,7 @@ def checkpoint_to_resume(cfg: DictConfig, run: Run) -> str | None:
     path = run.last if cfg.ckpt_path == "last" else Path(cfg.ckpt_path)
     if cfg.ckpt_path == "last" and not path.is_file():
         raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
-    if "epochs_per_step" in read_checkpoint(path, training=True):
-        raise ResumeError(
-            f"{path} was written by an earlier version of this project, which counted several epochs "
-            "in one Lightning step: it can be evaluated (make eval) and transferred from, not resumed"
-        )
+    resumable_checkpoint(path)
     return str(path)
 
 

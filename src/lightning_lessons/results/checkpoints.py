@@ -38,6 +38,17 @@ def read_checkpoint(path: str | Path, training: bool = False) -> dict[str, Any]:
     return checkpoint
 
 
+def resumable_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint a fit can continue from, or an error naming what is wrong with it."""
+    checkpoint = read_checkpoint(path, training=True)
+    if "epochs_per_step" in checkpoint:
+        raise CheckpointError(
+            f"{path} was written by an earlier version of this project, which counted several epochs "
+            "in one Lightning step: it can be evaluated (make eval) and transferred from, not resumed"
+        )
+    return checkpoint
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes each checkpoint beside its final name and renames it into place.
 

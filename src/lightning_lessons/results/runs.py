@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.errors import RunFolderError
@@ -30,6 +30,17 @@ CHECKPOINTS = "checkpoints"
 BEST = "best.ckpt"
 LAST = "last.ckpt"
 MULTIRUNS = "multiruns"
+# Classes that runs saved before the stock core named, and what builds the same thing today.
+RENAMED = {
+    "lightning_lessons.engine.trainer.LessonTrainer": "lightning.Trainer",
+    "lightning_lessons.engine.checkpoints.AtomicCheckpointIO": (
+        "lightning_lessons.results.checkpoints.AtomicCheckpointIO"
+    ),
+    "lightning_lessons.callbacks.LessonCheckpoint": "lightning.pytorch.callbacks.ModelCheckpoint",
+    "lightning_lessons.callbacks.tensorboard.LessonTensorBoardLogger": (
+        "lightning.pytorch.loggers.TensorBoardLogger"
+    ),
+}
 RESUMING = "ckpt_path=last"  # what a resumed run is given (cli.resume_arguments): its own last.ckpt
 
 
@@ -90,11 +101,15 @@ class Run:
         register_resolvers()
         cfg = OmegaConf.load(self.config_path)
         cfg.paths.output_dir = str(self.folder.resolve())
-        # Runs saved before a top-level setting existed get its default.
+        # Runs saved before a top-level setting existed get its default, before a class was renamed its
+        # new name, and before the stock Trainer no `epochs_per_step`.
         defaults = OmegaConf.load(CONF_DIR / f"{CONFIG_NAME}.yaml")
         for key in fields(RunSettings):
             if key.name not in cfg:
                 cfg[key.name] = defaults[key.name]
+        for node in _target_nodes(cfg):
+            node._target_ = RENAMED.get(node._target_, node._target_)
+        cfg.trainer.pop("epochs_per_step", None)
         return cfg
 
     def save_config(self, cfg: DictConfig) -> None:
@@ -110,6 +125,22 @@ class Run:
     def latest_write(self) -> float:
         """When a checkpoint of this run was last written (0 without any): how "newest" is judged."""
         return max((path.stat().st_mtime for path in (self.best, self.last) if path.is_file()), default=0.0)
+
+
+def _target_nodes(node: Any) -> Iterator[DictConfig]:
+    """Every node of a config that names a class to build."""
+    if isinstance(node, DictConfig) and "_target_" in node:
+        yield node
+    keys = (
+        node.keys()
+        if isinstance(node, DictConfig)
+        else range(len(node))
+        if isinstance(node, ListConfig)
+        else []
+    )
+    for key in keys:
+        if not OmegaConf.is_interpolation(node, key):
+            yield from _target_nodes(node[key])
 
 
 def run_folder(folder: str | Path) -> Run:
