@@ -98,7 +98,8 @@ def test_a_sweep_on_slurm_gives_the_table_and_report_of_the_same_sweep_run_here(
 
 
 def test_a_job_that_fails_on_slurm_is_a_failed_row_and_the_other_jobs_results_are_kept(slurm, tmp_path):
-    # R4 at lr=0.1 diverges within 200 epochs: the NaN guard stops that job (tests/test_faults.py).
+    # R4 at lr=0.1 diverges within 200 steps (the notes' epochs): the NaN guard stops that job
+    # (tests/test_faults.py).
     completed = train(
         "-m",
         "lesson=nonlinear_regression",
@@ -188,7 +189,8 @@ def test_ddp_with_processes_started_by_srun_trains_like_one_process(slurm, tmp_p
     assert ddp_run.name.startswith("slurm-") and ddp_run.name.endswith(".0")
     (single_run,) = (tmp_path / "single" / "logistic_regression").iterdir()
     ddp, one = metrics(ddp_run), metrics(single_run)
-    assert ddp["status"] == one["status"] == "completed" and ddp["epochs"] == one["epochs"] == 30
+    assert ddp["status"] == one["status"] == "completed" and ddp["steps"] == one["steps"] == 30
+    assert ddp["epochs"] == one["epochs"]
     assert ddp["metrics"].keys() == one["metrics"].keys()
     evaluated = [name for name in one["metrics"] if name.startswith(("val/", "test/"))]
     assert len(evaluated) == 4  # train/* are rank 0's own half of the batch under DDP (README)
@@ -261,29 +263,43 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_
     folder = sweep_folder(tmp_path / "slurm")
     (run,) = [path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")]
     record = metrics(run)
-    assert record["status"] == "completed" and record["epochs"] == 400
+    # 400 full-batch steps (the notes' epochs) in 20 Lightning epochs of 20, each ending in a checkpoint.
+    assert record["status"] == "completed" and record["steps"] == 400 and record["epochs"] == 20
     assert [row["status"] for row in rows(folder)] == ["completed"]
     log = (run / "train.log").read_text()
     assert "SLURM sent SIGUSR2 (time limit near): stopping after epoch" in log
     assert f"SLURM requeued this job (restart 1): continuing from {run / 'checkpoints' / 'last.ckpt'}" in log
-    stopped_at = int(log.split("stopping after epoch ")[1].split()[0])
-    assert 0 < stopped_at < 400
+    stopped = log.split("stopping after epoch ")[1].split()
+    stopped_epoch, stopped_step = int(stopped[0]), int(stopped[2].rstrip(")"))
+    assert stopped[1] == "(step" and 0 < stopped_epoch < 20 and stopped_step == 20 * stopped_epoch
 
-    # TensorBoard: the first attempt's curve ends at the signal, the second's goes on from there.
+    # TensorBoard: the first attempt's curves end at the signal, the second's go on from there.
     attempts = [
-        steps for path in sorted(run.glob("events.out.tfevents.*")) if (steps := scalars(path, "train/loss"))
+        (steps, scalars(path, "val/loss"))
+        for path in sorted(run.glob("events.out.tfevents.*"))
+        if (steps := scalars(path, "train/loss"))
     ]
     assert len(attempts) == 2
-    first, second = attempts
-    assert max(first) < stopped_at <= min(second)  # one step an epoch, logged every 2 (400 epochs / 200)
-    assert max(second) == 399
+    (first, first_val), (second, second_val) = attempts
 
-    # The same run, never interrupted: same curve, same weights, same metrics.
-    whole = train("-m", *lesson, *here, f"paths.log_dir={tmp_path / 'here'}")
+    # The same run, never interrupted: same curves, same weights, same metrics. It logs every step, so
+    # that its curve holds every step either attempt may have logged.
+    whole = train("-m", *lesson, *here, "trainer.log_every_n_steps=1", f"paths.log_dir={tmp_path / 'here'}")
     assert whole.returncode == 0, whole.stderr[-3000:]
     whole_run = sweep_folder(tmp_path / "here") / "0"
     (whole_events,) = [p for p in whole_run.glob("events.out.tfevents.*") if scalars(p, "train/loss")]
-    assert {**first, **second} == scalars(whole_events, "train/loss")
+    every_step, whole_val = scalars(whole_events, "train/loss"), scalars(whole_events, "val/loss")
+    assert sorted(every_step) == list(range(400))
+    # Logged every 2 steps (400 steps / 200), a step's loss at that step's number; validated at each
+    # Lightning epoch's end (steps 19, 39, ...).
+    assert first == {step: every_step[step] for step in range(1, stopped_step, 2)}
+    assert first_val == {step: value for step, value in whole_val.items() if step < stopped_step}
+    # Resumed from an epoch's end, a run limited by max_steps logs each step one number ahead
+    # (Lightning's step counter for loggers); every value is the uninterrupted run's, and the two
+    # attempts together log every other step number, as the uninterrupted run would, none lost.
+    assert second_val == {step + 1: value for step, value in whole_val.items() if step >= stopped_step}
+    assert second == {step + 1: every_step[step] for step in range(stopped_step, 400, 2)}
+    assert sorted([*first, *second]) == list(range(1, 400, 2))
     assert record["metrics"] == metrics(whole_run)["metrics"]
     requeued_weights, whole_weights = weights(run), weights(whole_run)
     assert all(torch.equal(requeued_weights[name], whole_weights[name]) for name in whole_weights)

@@ -1,25 +1,14 @@
 """A SLURM job that reaches its time limit is requeued and continues where it stopped, in its own folder.
 
-SLURM warns every task of a job `signal_delay_s` before its time limit (conf/hydra/launcher/slurm.yaml):
-submitit asks for USR2, hand-written `sbatch --signal=USR1@120` scripts usually for USR1. For the
-length of the fit, `SlurmRequeue` (a callback of every lesson) owns both signals in every process of
-the job. It takes them over from submitit's handler, and installs itself before Lightning looks, so
-Lightning's own SLURM handler (SIGUSR1, installed only where there is none) stays out. It only notes
-the signal. At the end of the epoch in progress, the same one in every process, the fit stops, and
-the checkpoint callback saves that end of training as `last.ckpt`, as at the end of any fit. Then
-`requeue_if_stopped` (called by `train` after `fit`) requeues the job, through submitit's own handler
-when submitit started it (it re-submits the same Hydra job and counts requeues after a time-out
-against `max_num_timeout`), or with `scontrol requeue`; and the process ends without a result, so
-nothing marks the run failed.
-
-SLURM starts the job again with the same id (`SLURM_RESTART_COUNT` 1, 2, ...) and in the same folder
-(a sweep job's folder is fixed by its sweep; a run started by `srun` is named after its job and step,
-`config.stamp`), and `requeued_checkpoint` gives `train` that `last.ckpt`: the fit goes on from the
-epoch it stopped at, appending to the same TensorBoard curves, and ends as an uninterrupted run would.
-
-Why not Lightning's own handler: it saves `hpc_ckpt_*.ckpt` from inside the signal handler, at
-whatever point of a training step the signal lands, and a run resumed in the middle of an epoch does
-not see the uninterrupted run's batches; from an epoch's end it does.
+SLURM warns every task `signal_delay_s` before the limit (submitit asks for USR2; hand-written
+`sbatch --signal=USR1@120` scripts for USR1). `SlurmRequeue`, a callback of every lesson, takes both
+signals over in every process for the length of the fit (so Lightning's own SIGUSR1 handler stays out)
+and only notes them. At the end of the epoch in progress, the same one in every process, the fit stops
+with `last.ckpt` saved; `requeue_if_stopped` then requeues the job (through submitit's handler when
+submitit started it, else `scontrol requeue`) and ends the process without a result. SLURM starts the
+job again with the same id, in the same folder (`config.stamp`), and `requeued_checkpoint` continues
+from that `last.ckpt`. Lightning's handler would save from inside the signal handler, mid-step, and a
+run resumed mid-epoch does not see the uninterrupted run's batches; from an epoch's end it does.
 """
 
 from __future__ import annotations
