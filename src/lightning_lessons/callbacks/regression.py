@@ -30,7 +30,7 @@ class FitFigure(EveryNEpochs):
         prediction = pl_module.predict(x.to(pl_module.device)).float().cpu()
         loss = trainer.callback_metrics.get("train/loss")
         title = f"step {trainer.global_step}" + (
-            f", train loss {float(loss):.4g}" if loss is not None else ""
+            f": train loss {float(loss):.4g}" if loss is not None else ""
         )
         writer.add_figure("fit", fit_figure(x.cpu(), y.cpu(), prediction, title), trainer.global_step)
 
