@@ -13,7 +13,7 @@ OLDEST := .venv-lightning-2.5
 .PHONY: test-lightning-2.5 help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval figures
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install the project
 
-train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="trainer.max_epochs=2000"
+train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="trainer.max_steps=2000"
 	$(PY) -m lightning_lessons.train lesson=$(LESSON) $(ARGS)
 
 sweep: $(STAMP)  ## every combination, one table: make sweep LESSON=logistic_regression ARGS="seed=1,2,3"
