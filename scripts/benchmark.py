@@ -49,7 +49,7 @@ def lesson_overrides(lesson: str, steps: int | None, data_dir: str) -> list[str]
             f"paths.data_dir={data_dir}",
             "data.download=false",
         ]
-    return [f"trainer.max_steps={steps or cfg.trainer.max_steps}"]
+    return [f"epochs={steps or cfg.epochs}"]
 
 
 def transfer_source(data_dir: str, folder: Path) -> list[str]:

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 T1_SOURCE = ROOT / "logs" / "figures" / "mnist_cnn" / "checkpoints" / "best.ckpt"
 SHORT_MNIST = ["trainer.max_epochs=1", "+trainer.limit_train_batches=150", "data.download=false"]
 FIGURES = {  # lesson: (overrides, {TensorBoard image tag: file in docs/img})
-    "nonlinear_regression": (["trainer.max_steps=2000"], {"fit": "fit_nonlinear_regression.png"}),
-    "multiclass_classification": (["trainer.max_steps=1500"], {"decision_regions": "decision_regions.png"}),
+    "nonlinear_regression": (["epochs=2000"], {"fit": "fit_nonlinear_regression.png"}),
+    "multiclass_classification": (["epochs=1500"], {"decision_regions": "decision_regions.png"}),
     "mnist_cnn": (
         SHORT_MNIST,
         {"predictions/test": "mnist_predictions.png", "confusion_matrix/test": "mnist_confusion.png"},

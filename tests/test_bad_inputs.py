@@ -242,7 +242,7 @@ def test_a_diverging_manual_lesson_and_a_nan_validation_loss_stop_with_the_step(
     completed = cli(
         "lesson=two_layer_net_manual",
         "model.optimizer.lr=1",
-        "trainer.max_steps=20",
+        "epochs=20",
         f"paths.log_dir={tmp_path}",
     )
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
@@ -285,7 +285,7 @@ def test_the_atomic_checkpoint_write_survives_a_kill_in_the_middle(tmp_path):
 def test_what_monitor_may_name_is_what_a_fit_logs(lesson, run_lesson, tiny_mnist):
     """The up-front `monitor` check accepts exactly the metrics a fit of the lesson logs."""
     extra = (f"paths.data_dir={tiny_mnist}", *MNIST_SMALL) if lesson == "denoise_conv" else ()
-    length = "trainer.max_epochs=2" if lesson == "denoise_conv" else "trainer.max_steps=2"
+    length = "trainer.max_epochs=2" if lesson == "denoise_conv" else "epochs=2"
     result, _ = run_lesson(lesson, *extra, length, "callbacks.progress=null")
     logged = {name for name in result["metrics"] if name.startswith(("train/", "val/"))}
     accepted = set(get_object(compose([f"lesson={lesson}"]).model._target_).monitorable())
@@ -297,7 +297,7 @@ def test_a_non_finite_validation_loss_stops_the_fit_before_a_checkpoint_keeps_it
     from lightning_lessons.errors import TrainingDiverged
     from lightning_lessons.experiment import build
 
-    cfg = lesson_config("nonlinear_regression", tmp_path, "trainer.max_steps=20", "callbacks.progress=null")
+    cfg = lesson_config("nonlinear_regression", tmp_path, "epochs=20", "callbacks.progress=null")
     experiment = build(cfg)
     experiment.datamodule.setup()
     targets = experiment.datamodule.splits["val"][1]
@@ -316,7 +316,7 @@ def test_a_diverging_full_batch_lesson_stops_at_the_very_update(run_lesson):
         run_lesson(
             "nonlinear_regression",
             "model.optimizer.lr=0.1",
-            "trainer.max_steps=200",
+            "epochs=200",
             "trainer.log_every_n_steps=10",
             "callbacks.progress=null",
         )

@@ -16,7 +16,7 @@ QUIET = "callbacks.progress=null"
     ("lesson", "epochs"), [("logistic_regression", 300), ("multiclass_classification", 1500)]
 )
 def test_cluster_lessons_reach_99_percent_validation_accuracy(run_lesson, lesson, epochs):
-    result, run_dir = run_lesson(lesson, f"trainer.max_steps={epochs}", QUIET)
+    result, run_dir = run_lesson(lesson, f"epochs={epochs}", QUIET)
     assert result["metrics"]["val/acc"] >= 0.99
     assert result["metrics"]["test/acc"] >= 0.98
     tags = events(run_dir).Tags()

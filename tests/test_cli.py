@@ -64,7 +64,7 @@ def test_command_line_check_explains_what_is_wrong(argv, expected):
 def test_good_command_lines_pass_the_check():
     assert (
         check_command_line(
-            ["lesson=nonlinear_regression", "trainer.max_steps=2000", "model.optimizer.lr=0.02"]
+            ["lesson=nonlinear_regression", "epochs=2000", "model.optimizer.lr=0.02"]
         )
         is None
     )
@@ -88,7 +88,7 @@ def test_run_folder_names_of_two_processes_in_the_same_second_differ():
 
 
 def test_two_runs_started_together_get_their_own_folders(tmp_path):
-    args = ["lesson=two_layer_net_manual", "trainer.max_steps=3", f"paths.log_dir={tmp_path}"]
+    args = ["lesson=two_layer_net_manual", "epochs=3", f"paths.log_dir={tmp_path}"]
     command = [sys.executable, "-m", "lightning_lessons.train", *args]
     processes = [
         subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

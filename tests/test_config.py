@@ -20,33 +20,33 @@ def test_every_lesson_composes_and_passes_the_schema(lesson):
 NOTES = {
     "linear_regression_scratch": {
         "model.optimizer.lr": 1e-4,
-        "trainer.max_steps": 10000,
+        "epochs": 10000,
         "model.loss.reduction": "sum",
     },
     "linear_regression": {
         "data.n_samples": 100000,
         "data.noise_scale": 1.2,
         "model.optimizer.lr": 1e-4,
-        "trainer.max_steps": 10000,
+        "epochs": 10000,
         "data.batch_size": None,
     },
     "multifeature_regression_scratch": {
         "data.weights": [1.1, 2.2, 3.3],
         "data.bias": 4.4,
         "model.optimizer.lr": 0.003,
-        "trainer.max_steps": 10000,
+        "epochs": 10000,
     },
     "nonlinear_regression": {
         "data.n_samples": 10000,
         "data.noise_scale": 1.3,
         "model.net.hidden": [20],
         "model.optimizer.lr": 0.01,
-        "trainer.max_steps": 10000,
+        "epochs": 10000,
     },
     "two_layer_net_manual": {
         "model.gradients": "manual",
         "model.optimizer.lr": 1e-6,
-        "trainer.max_steps": 20,
+        "epochs": 20,
         "data.n_features": 1000,
         "data.n_outputs": 10,
         "model.net.hidden": 100,
@@ -54,19 +54,19 @@ NOTES = {
     "two_layer_net_autograd": {
         "model.gradients": "autograd",
         "model.optimizer.lr": 1e-6,
-        "trainer.max_steps": 20,
+        "epochs": 20,
     },
     "two_layer_net_sequential": {
         "model.net.hidden": [100],
         "model.optimizer.lr": 1e-4,
         "model.optimizer._target_": "lightning_lessons.models.GradientDescent",  # p -= lr * p.grad
-        "trainer.max_steps": 10000,
+        "epochs": 10000,
     },
     "two_layer_net_adam": {
         "model.net.hidden": [1000],
         "model.optimizer.lr": 1e-4,
         "model.optimizer._target_": "torch.optim.Adam",
-        "trainer.max_steps": 100,
+        "epochs": 100,
     },
     "logistic_regression": {
         "data.means": [4.0, -4.0],
@@ -74,14 +74,14 @@ NOTES = {
         "data.sizes": [500, 500],
         "model.net._target_": "torch.nn.Linear",
         "model.optimizer.lr": 0.02,
-        "trainer.max_steps": 1000,
+        "epochs": 1000,
     },
     "multiclass_classification": {
         "data.means": [4.0, -4.0, -8.0],
         "data.stds": [2.0, 1.0, 1.0],
         "model.net.hidden": [20],
         "model.optimizer.lr": 0.02,
-        "trainer.max_steps": 10000,
+        "epochs": 10000,
     },
     "mnist_cnn": {
         "data.batch_size": 64,
@@ -89,7 +89,7 @@ NOTES = {
         "data.std": 0.5,
         "model.optimizer._target_": "torch.optim.Adam",
         "model.optimizer.lr": 0.001,
-        "trainer.max_epochs": 5,
+        "epochs": 5,
     },
 }
 
@@ -107,7 +107,7 @@ def test_intervals_follow_the_length_of_the_run():
     """A full-batch run is 20 Lightning epochs (each validated and checkpointed) of whole steps,
     logged 200 times, however long; a run counted in epochs logs at Lightning's default."""
     for steps, per_epoch, log_every in ((10000, 500, 50), (2000, 100, 10), (2001, 87, 10), (7, 1, 1)):
-        cfg = compose(["lesson=nonlinear_regression", f"trainer.max_steps={steps}", "paths.output_dir=/x"])
+        cfg = compose(["lesson=nonlinear_regression", f"epochs={steps}", "paths.output_dir=/x"])
         assert (cfg.data.steps_per_epoch, cfg.trainer.log_every_n_steps) == (per_epoch, log_every)
         assert steps % per_epoch == 0 and steps // per_epoch >= min(20, steps)
     cfg = compose(["lesson=mnist_cnn", "paths.output_dir=/x"])

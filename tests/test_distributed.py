@@ -99,7 +99,6 @@ def test_ddp_cpu_runs_inside_a_multirun_and_an_optuna_search(tmp_path, sweep):
         "lesson=multiclass_classification",
         *DDP,
         "trainer.max_epochs=4",  # mini-batches of 32: four whole epochs, each validated
-        "trainer.max_steps=-1",
         *sweep[1:],
         f"paths.log_dir={tmp_path}",
     )
@@ -119,7 +118,7 @@ def test_the_submitit_launcher_runs_a_sweep_in_processes_of_its_own(tmp_path):
         "-m",
         "hydra/launcher=local",
         "lesson=logistic_regression",
-        "trainer.max_steps=10",
+        "epochs=10",
         "seed=1,2",
         f"paths.log_dir={tmp_path}",
         "callbacks.progress=null",
@@ -135,7 +134,7 @@ def test_hand_written_gradients_are_averaged_across_processes_like_autograds(run
     weights = []
     for lesson in ("two_layer_net_manual", "two_layer_net_autograd"):
         _, run_dir = run_lesson(
-            lesson, "trainer=ddp_cpu", "trainer.max_steps=5", "callbacks.progress=null", name=lesson
+            lesson, "trainer=ddp_cpu", "epochs=5", "callbacks.progress=null", name=lesson
         )
         weights.append(torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"])
     assert weights[0].keys() == weights[1].keys()

@@ -27,7 +27,7 @@ def test_resume_with_nothing_to_resume_says_so(tmp_path):
 def test_a_diverging_loss_stops_the_run_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     completed = cli(
         "lesson=nonlinear_regression",
-        "trainer.max_steps=200",
+        "epochs=200",
         "data.steps_per_epoch=2",  # validated and saved every 2 steps; the loss overflows at step 7
         "model.optimizer.lr=0.1",
         f"paths.log_dir={tmp_path}",
@@ -44,7 +44,7 @@ def test_a_diverging_loss_stops_the_run_naming_the_step_and_keeps_the_last_good_
 
 
 def test_a_corrupt_or_truncated_checkpoint_is_named(run_lesson, tmp_path):
-    _, run_dir = run_lesson("nonlinear_regression", "trainer.max_steps=20")
+    _, run_dir = run_lesson("nonlinear_regression", "epochs=20")
     data = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
     truncated, garbage = tmp_path / "truncated.ckpt", tmp_path / "garbage.ckpt"
     truncated.write_bytes(data[: len(data) // 2])

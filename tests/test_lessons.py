@@ -29,7 +29,7 @@ def test_r2_learns_weight_one_and_bias_near_point_six(run_lesson):
         "data.n_val=500",
         "data.n_test=500",
         "model.optimizer.lr=0.05",
-        "trainer.max_steps=300",
+        "epochs=300",
         QUIET,
     )
     assert result["parameters"]["weight"] == pytest.approx(1.0, abs=0.03)
@@ -41,7 +41,7 @@ def test_r2_learns_weight_one_and_bias_near_point_six(run_lesson):
 
 def test_r3_recovers_its_three_weights_and_bias(run_lesson):
     result, _ = run_lesson(
-        "multifeature_regression_scratch", "model.optimizer.lr=0.1", "trainer.max_steps=1000", QUIET
+        "multifeature_regression_scratch", "model.optimizer.lr=0.1", "epochs=1000", QUIET
     )
     for name, target in result["target_parameters"].items():
         assert result["parameters"][name] == pytest.approx(target, abs=0.15), name
@@ -54,7 +54,7 @@ def test_r4_fits_the_cubic(run_lesson):
         "data.n_samples=1000",
         "data.n_val=200",
         "data.n_test=200",
-        "trainer.max_steps=1500",
+        "epochs=1500",
         QUIET,
     )
     # y = x**3 on [-3, 3] varies by ~100 around its mean; noise alone leaves 1.3**2 / 12 = 0.14.
@@ -68,8 +68,8 @@ def test_r4_fits_the_cubic(run_lesson):
     [
         ("two_layer_net_manual", [], 50),
         ("two_layer_net_autograd", [], 50),
-        ("two_layer_net_sequential", ["trainer.max_steps=300"], 1000),
-        ("two_layer_net_adam", ["trainer.max_steps=30"], 10),
+        ("two_layer_net_sequential", ["epochs=300"], 1000),
+        ("two_layer_net_adam", ["epochs=30"], 10),
     ],
 )
 def test_r5_variants_drive_the_loss_down(run_lesson, lesson, overrides, drop):
@@ -80,7 +80,7 @@ def test_r5_variants_drive_the_loss_down(run_lesson, lesson, overrides, drop):
 
 def test_r5_hand_written_and_autograd_variants_train_identically(run_lesson):
     runs = [
-        run_lesson(lesson, "trainer.max_steps=5", QUIET, name=lesson)
+        run_lesson(lesson, "epochs=5", QUIET, name=lesson)
         for lesson in ("two_layer_net_manual", "two_layer_net_autograd")
     ]
     states = [
@@ -93,7 +93,7 @@ def test_r5_hand_written_and_autograd_variants_train_identically(run_lesson):
 
 
 def test_same_seed_same_result_to_the_last_digit(run_lesson):
-    overrides = ("data.n_samples=500", "data.n_val=100", "data.n_test=100", "trainer.max_steps=200", QUIET)
+    overrides = ("data.n_samples=500", "data.n_val=100", "data.n_test=100", "epochs=200", QUIET)
     first, _ = run_lesson("nonlinear_regression", *overrides, name="first")
     second, _ = run_lesson("nonlinear_regression", *overrides, name="second")
     other, _ = run_lesson("nonlinear_regression", *overrides, "seed=7", name="other")

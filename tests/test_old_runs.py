@@ -54,7 +54,7 @@ def test_an_old_run_is_a_transfer_source_and_its_weights_load(old_run):
 
 def test_resuming_an_old_run_is_refused_in_one_line(old_run):
     (old_run / "checkpoints" / "best.ckpt").rename(old_run / "checkpoints" / "last.ckpt")
-    completed = cli(f"resume={old_run}", "trainer.max_steps=200")
+    completed = cli(f"resume={old_run}", "epochs=200")
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     (line,) = completed.stderr.strip().splitlines()
     assert line.startswith("error: ") and "earlier version" in line and "not resumed" in line

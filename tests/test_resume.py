@@ -17,13 +17,11 @@ KILLER = "+callbacks.kill._target_=helpers.kill.KillAtStep"  # kills only where 
 TINY_MNIST = (*MNIST_SMALL, "trainer.max_epochs=3")  # 5 steps an epoch, a checkpoint after each
 # lesson: (overrides, the step to kill at: between two checkpoints, after the first)
 CASES = {
-    "linear_regression": (("data.n_samples=2000", "trainer.max_steps=40"), 25),
+    "linear_regression": (("data.n_samples=2000", "epochs=40"), 25),
     # Mini-batches (4 a epoch, Lightning's own loop), resumed the other way: `ckpt_path=last` and the
     # run's overrides, in the newest run's folder.
-    # Counted in epochs alone: Lightning resumes a run limited by max_steps one epoch on from an
-    # epoch-end checkpoint (its iteration-based restart), which only a step limit makes harmless.
-    "nonlinear_regression": (("trainer.max_epochs=60", "trainer.max_steps=-1", "data.batch_size=2500"), 100),
-    "multiclass_classification": (("trainer.max_steps=40",), 25),
+    "nonlinear_regression": (("trainer.max_epochs=60", "data.batch_size=2500"), 100),
+    "multiclass_classification": (("epochs=40",), 25),
     "mnist_cnn": ((*TINY_MNIST, *SMALL_CNN, "callbacks.predictions=null"), 7),
     "denoise_conv": ((*TINY_MNIST, "callbacks.denoising=null"), 7),
     "transfer_fashion": ((*TINY_TRANSFER, "trainer.max_epochs=5"), 4),
@@ -98,7 +96,7 @@ def test_kill_9_and_resume_latest_end_exactly_where_an_uninterrupted_run_ends(le
 R4 = (
     "lesson=nonlinear_regression",
     "trainer.max_epochs=40",
-    "trainer.max_steps=-1",
+    "epochs=-1",
     "data.batch_size=2500",
     *QUIET,
 )

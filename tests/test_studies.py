@@ -91,13 +91,13 @@ def run(tmp_path_factory, name: str, *overrides: str, multiruns: list | None = N
 
 @pytest.fixture(scope="module")
 def losses(tmp_path_factory) -> Path:
-    return run(tmp_path_factory, "losses", "trainer.max_steps=300")
+    return run(tmp_path_factory, "losses", "epochs=300")
 
 
 def test_fitting_shows_a_larger_gap_for_the_largest_network_than_for_the_smallest(tmp_path_factory):
     # The study's settings with only its smallest and largest networks, in one multirun (one process).
     smallest_and_largest = [studies.Multirun(["model.net.hidden=[1],[256,256]"])]
-    folder = run(tmp_path_factory, "fitting", "trainer.max_steps=600", multiruns=smallest_and_largest)
+    folder = run(tmp_path_factory, "fitting", "epochs=600", multiruns=smallest_and_largest)
     small, large = (job.metrics for job in read_jobs(folder))
     gap = {name: m["val/loss"] - m["train/loss"] for name, m in (("small", small), ("large", large))}
     assert gap["large"] > gap["small"] + 3, gap
@@ -130,7 +130,7 @@ def test_a_studys_runs_sit_side_by_side_in_tensorboard(losses):
 
 
 def test_save_reload_reloaded_predictions_equal_the_trained_ones_exactly(tmp_path_factory):
-    folder = run(tmp_path_factory, "save_reload", "trainer.max_steps=300")
+    folder = run(tmp_path_factory, "save_reload", "epochs=300")
     (job,) = read_jobs(folder)
     x, trained, reloaded = reload_check(job)
     assert torch.equal(x[:, 0], torch.arange(11.0))

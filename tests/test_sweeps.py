@@ -16,7 +16,7 @@ from lightning_lessons import report
 from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import CONF_DIR, register_resolvers
 
-TINY = ("lesson=logistic_regression", "trainer.max_steps=2")
+TINY = ("lesson=logistic_regression", "epochs=2")
 METRICS = ["test/acc", "test/loss", "train/acc", "train/loss", "val/acc", "val/loss"]
 
 
@@ -69,7 +69,7 @@ def test_a_grid_sweep_runs_every_combination_and_ends_with_one_table(grid):
         )
         assert {name: float(row[name]) for name in METRICS} == record["metrics"]
 
-    assert "every job: lesson=logistic_regression trainer.max_steps=2" in completed.stdout
+    assert "every job: lesson=logistic_regression epochs=2" in completed.stdout
     header, *lines = printed_table(completed.stdout, folder)
     assert header.split() == ["job", "status", "model.optimizer.lr", "seed", *METRICS]
     assert len(lines) == 4
@@ -103,7 +103,7 @@ def test_report_gives_mean_and_std_over_seeds(grid, capsys):
     assert lines[0] == "logistic_regression: 4 finished runs"
     for lr, jobs in (("0.01", ("0", "1")), ("0.1", ("2", "3"))):
         start = next(
-            i for i, line in enumerate(lines) if f"model.optimizer.lr={lr} trainer.max_steps=2" in line
+            i for i, line in enumerate(lines) if f"model.optimizer.lr={lr} epochs=2" in line
         )
         for offset, name in enumerate(METRICS):
             values = [saved(folder, job)["metrics"][name] for job in jobs]

@@ -19,7 +19,7 @@ R2_SMALL = (
 
 @pytest.fixture
 def r2_run(run_lesson):
-    return run_lesson("linear_regression", *R2_SMALL, "trainer.max_steps=100")
+    return run_lesson("linear_regression", *R2_SMALL, "epochs=100")
 
 
 def test_event_files_hold_scalars_parameters_figures_and_hparams(r2_run):
@@ -74,7 +74,7 @@ def test_checkpoint_reloads_to_the_same_predictions(tmp_path):
     from lightning_lessons.experiment import build
 
     cfg = lesson_config(
-        "nonlinear_regression", tmp_path, *R2_SMALL[:3], "trainer.max_steps=50", "callbacks.progress=null"
+        "nonlinear_regression", tmp_path, *R2_SMALL[:3], "epochs=50", "callbacks.progress=null"
     )
     experiment = build(cfg)
     experiment.trainer.fit(experiment.model, datamodule=experiment.datamodule)
@@ -90,11 +90,11 @@ def test_checkpoint_reloads_to_the_same_predictions(tmp_path):
 
 
 def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
-    _, first_dir = run_lesson("linear_regression", *R2_SMALL, "trainer.max_steps=40", name="first")
+    _, first_dir = run_lesson("linear_regression", *R2_SMALL, "epochs=40", name="first")
     last = first_dir / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["global_step"] == 40  # last.ckpt holds the end of training
     resumed, resumed_dir = run_lesson(
-        "linear_regression", *R2_SMALL, "trainer.max_steps=80", f"ckpt_path={last}", name="resumed"
+        "linear_regression", *R2_SMALL, "epochs=80", f"ckpt_path={last}", name="resumed"
     )
     assert resumed["steps"] == 80
     before = [event.step for event in events(first_dir).Scalars("train/loss")]

@@ -15,7 +15,7 @@ from lightning_lessons.callbacks import PRCurves
 from lightning_lessons.train import train
 
 QUIET = "callbacks.progress=null"
-R3_SHORT = ("trainer.max_steps=40", QUIET)
+R3_SHORT = ("epochs=40", QUIET)
 MNIST_TINY = (*MNIST_SMALL, "trainer.max_epochs=1", "callbacks.predictions.num_images=8", QUIET)
 DIGITS = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four"]
 DIGITS += ["5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]  # torchvision's MNIST.classes

@@ -25,16 +25,16 @@ TINY_MNIST = (*MNIST_SMALL, "trainer.max_epochs=2")
 # in each Lightning epoch, as in their full-length runs (data.steps_per_epoch).
 EVERY = ("trainer.log_every_n_steps=10", "trainer.check_val_every_n_epoch=20")
 CASES = {
-    "linear_regression_scratch": (("trainer.max_steps=200", *EVERY), 0),
-    "linear_regression": (("data.n_samples=2000", "trainer.max_steps=100", *EVERY), 0),
-    "multifeature_regression_scratch": (("trainer.max_steps=200", *EVERY), 0),
-    "nonlinear_regression": (("data.n_samples=1000", "trainer.max_steps=100", *EVERY), 0),
-    "two_layer_net_manual": (("trainer.max_steps=20", *EVERY), 0),
-    "two_layer_net_autograd": (("trainer.max_steps=20", *EVERY), 0),
-    "two_layer_net_sequential": (("trainer.max_steps=60", *EVERY), 0),
-    "two_layer_net_adam": (("trainer.max_steps=20", *EVERY), 0),
-    "logistic_regression": (("trainer.max_steps=60", *EVERY), 0),  # logits, not the notes' sigmoid
-    "multiclass_classification": (("trainer.max_steps=60", *EVERY), 0),  # logits, not the notes' softmax
+    "linear_regression_scratch": (("epochs=200", *EVERY), 0),
+    "linear_regression": (("data.n_samples=2000", "epochs=100", *EVERY), 0),
+    "multifeature_regression_scratch": (("epochs=200", *EVERY), 0),
+    "nonlinear_regression": (("data.n_samples=1000", "epochs=100", *EVERY), 0),
+    "two_layer_net_manual": (("epochs=20", *EVERY), 0),
+    "two_layer_net_autograd": (("epochs=20", *EVERY), 0),
+    "two_layer_net_sequential": (("epochs=60", *EVERY), 0),
+    "two_layer_net_adam": (("epochs=20", *EVERY), 0),
+    "logistic_regression": (("epochs=60", *EVERY), 0),  # logits, not the notes' sigmoid
+    "multiclass_classification": (("epochs=60", *EVERY), 0),  # logits, not the notes' softmax
     "mnist_cnn": (
         (*TINY_MNIST, *SMALL_CNN, "callbacks.predictions=null"),
         0,
@@ -47,7 +47,7 @@ CASES = {
 
 def source_checkpoint(data: Path, folder: Path) -> Path:
     """A one-step V1 run: the weights T1 transfers."""
-    overrides = (*MNIST_SMALL, *SMALL_CNN, "trainer.max_steps=1", "+trainer.limit_train_batches=1")
+    overrides = (*MNIST_SMALL, *SMALL_CNN, "epochs=1", "+trainer.limit_train_batches=1")
     run_lesson(lesson_config("mnist_cnn", folder, f"paths.data_dir={data}", *overrides, *QUIET))
     return folder / "checkpoints" / "last.ckpt"
 

@@ -183,8 +183,13 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
     resumable_checkpoint(run.last)
     given = {override_key(a) for a in rest}
     kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
+    # A full-batch run resumed for longer keeps the size of its Lightning epochs, so its checkpoint's
+    # epoch count still means the same steps.
+    per_epoch = OmegaConf.select(run.config(), "data.steps_per_epoch")
+    if per_epoch is not None and "data.steps_per_epoch" not in given:
+        kept.append(f"data.steps_per_epoch={per_epoch}")
     cfg = composed([*kept, *rest])
-    refuse_finished(run, cfg.trainer)
+    refuse_finished(run, cfg)
     return [*kept, *rest, *pinned_paths(run, cfg), f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
 
 
@@ -201,20 +206,21 @@ def pinned_paths(run: Run, cfg: DictConfig) -> list[str]:
     return pins
 
 
-def refuse_finished(run: Run, trainer: DictConfig) -> None:
+def refuse_finished(run: Run, cfg: DictConfig) -> None:
     """Resuming a finished run with nothing more to do would only overwrite its results: say so."""
     record = run.metrics()
     if record is None or record.get("status") != "completed":
         return  # killed or failed: there is work left, and nothing final to lose
-    # Lightning stops at whichever limit comes first: the run is finished if it reached either.
-    for key, done in (("max_steps", record.get("steps", 0)), ("max_epochs", record["epochs"])):
-        wanted = trainer[key]
-        if wanted is not None and wanted > 0 and wanted <= done:
-            raise ResumeError(
-                f"{run.folder} is finished: it trained all {done} of its {key.removeprefix('max_')} "
-                f"(trainer.{key}={wanted}). To train it further, ask for more: "
-                f"resume={run.folder} trainer.{key}={2 * done}; to test it again: make eval RUN={run.folder}"
-            )
+    if cfg.trainer.max_epochs <= record["epochs"]:
+        # Its length as the user sets it: the lesson's epochs, unless trainer.max_epochs was given.
+        per_epoch = OmegaConf.select(cfg, "data.steps_per_epoch", default=1)
+        key = "epochs" if cfg.trainer.max_epochs * per_epoch == cfg.epochs else "trainer.max_epochs"
+        length = OmegaConf.select(cfg, key)
+        raise ResumeError(
+            f"{run.folder} is finished: it trained all {length} of its epochs ({key}={length}). "
+            f"To train it further, ask for more: resume={run.folder} {key}={2 * length}; "
+            f"to test it again: make eval RUN={run.folder}"
+        )
 
 
 # --- the tools' key=value arguments ------------------------------------------------------------

@@ -15,19 +15,23 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 CONFIG_NAME = "train"
 
 
-def every(total: int | None, times: int) -> int:
-    """The interval that does something `times` times over `total` steps (at least every step); for a
-    run counted in epochs (no `total`), Lightning's default logging interval, 50."""
-    return max(1, total // times) if total and total > 0 else 50
+def every(total: int, times: int) -> int:
+    """The interval that does something `times` times over `total` (at least every one)."""
+    return max(1, total // times)
 
 
-def chunk(total: int | None, times: int) -> int:
-    """Steps a Lightning epoch of a full-batch lesson: the largest divisor of `total` that gives at
-    least `times` epochs, so validation, checkpoints and figures come about `times` times a run and
-    the last epoch ends exactly at `total`."""
-    if not total or total < 1:
+def chunk(epochs: int, times: int, batch_size: int | None) -> int:
+    """The notes' epochs a full-batch lesson runs in one Lightning epoch: the largest divisor of
+    `epochs` that gives at least `times` Lightning epochs, so validation, checkpoints and figures come
+    about `times` times a run. With mini-batches, 1: an epoch is a pass over the data."""
+    if batch_size is not None:
         return 1
-    return max(d for d in range(1, max(1, total // times) + 1) if total % d == 0)
+    return max(d for d in range(1, max(1, epochs // times) + 1) if epochs % d == 0)
+
+
+def log_every(epochs: int, batch_size: int | None) -> int:
+    """Full batch: log about 200 of the notes' epochs (steps) a run; mini-batches: Lightning's 50."""
+    return every(epochs, 200) if batch_size is None else 50
 
 
 # A sweep's folder name, fixed by its first process: jobs that a launcher runs in processes of their
@@ -64,14 +68,15 @@ def slurm_gpus(accelerator: str, devices: object) -> int | None:
 
 def register_resolvers() -> None:
     """`${stamp:}` names run folders, `${sweep_stamp:}` sweep folders (see SWEEP_STAMP);
-    `${every:${trainer.max_steps},200}` logs 200 times a run; `${chunk:${trainer.max_steps},20}` makes a
-    full-batch lesson's run 20 Lightning epochs, however long;
+    `${every:n,4}` does something 4 times in n; `${chunk:...}`, `${div:...}` and `${log_every:...}` turn a
+    lesson's `epochs` into Lightning epochs and a logging interval (conf/trainer/default.yaml);
     `${slurm_gpus:${trainer.accelerator},${trainer.devices}}` is what a SLURM job asks for."""
     if not OmegaConf.has_resolver("stamp"):
         OmegaConf.register_new_resolver("stamp", stamp, use_cache=True)
     if not OmegaConf.has_resolver("sweep_stamp"):
         OmegaConf.register_new_resolver("sweep_stamp", sweep_stamp, use_cache=True)
-    for name, function in (("every", every), ("chunk", chunk)):
+    resolvers = {"every": every, "chunk": chunk, "log_every": log_every, "div": lambda a, b: a // b}
+    for name, function in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, function)
     if not OmegaConf.has_resolver("slurm_gpus"):

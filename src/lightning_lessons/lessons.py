@@ -18,8 +18,8 @@ def defaults_text(cfg: DictConfig) -> str:
     name = optimizer._target_.rsplit(".", 1)[-1]
     update = f"w -= {optimizer.lr:g} * grad" if name == "GradientDescent" else f"{name}(lr={optimizer.lr:g})"
     if cfg.data.get("batch_size") is None:
-        return f"{cfg.trainer.max_steps} epochs of one full-batch step, {update}"
-    return f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}, {update}"
+        return f"{cfg.epochs} epochs of one full-batch step, {update}"
+    return f"{cfg.epochs} epochs, batch {cfg.data.batch_size}, {update}"
 
 
 def lessons_text() -> str:

@@ -32,6 +32,7 @@ class RunSettings:
     code: str
     description: str
     seed: int
+    epochs: int
     ckpt_path: str | None
     monitor: str
     test: bool
@@ -108,7 +109,8 @@ BOUNDS: dict[str, Bound] = {
     "num_workers": NOT_NEGATIVE,
     "data_fraction": Bound(low=0, high=1, low_open=True),
     "min_free_mb": NOT_NEGATIVE,
-    "max_epochs": Bound(low=1, special=(-1,), meaning="-1 or null: limited by max_steps"),
+    "epochs": AT_LEAST_ONE,
+    "max_epochs": Bound(low=1, special=(-1,), meaning="-1: no limit"),
     "min_epochs": NOT_NEGATIVE,
     "max_steps": Bound(low=1, special=(-1,), meaning="-1: no limit"),
     "num_nodes": AT_LEAST_ONE,
@@ -275,8 +277,8 @@ def _check_monitor(cfg: DictConfig, problems: list[str]) -> None:
 
 
 def _check_length(cfg: DictConfig, problems: list[str]) -> None:
-    """A full-batch lesson is as long as its steps (the notes' epochs, `trainer.max_steps`); a
-    `trainer.max_epochs` that could never stop it first is a mistake, not a setting."""
+    """A full-batch lesson's length is its `epochs` (the notes', one update each), served
+    `data.steps_per_epoch` a Lightning epoch; a `trainer.max_epochs` of its own would say otherwise."""
     data, trainer = cfg.get("data"), cfg.get("trainer")
     if (
         not isinstance(data, DictConfig)
@@ -285,15 +287,19 @@ def _check_length(cfg: DictConfig, problems: list[str]) -> None:
     ):
         return
     try:
-        full_batch, epochs, steps = data.batch_size is None, trainer.max_epochs, trainer.max_steps
-        per_epoch = data.steps_per_epoch
+        full_batch, epochs, per_epoch, lightning = (
+            data.batch_size is None,
+            cfg.epochs,
+            data.steps_per_epoch,
+            trainer.max_epochs,
+        )
     except OmegaConfBaseException:
         return  # reported by the type checks
-    if full_batch and isinstance(epochs, int) and epochs > 0 and steps > 0 and epochs * per_epoch > steps:
+    if full_batch and (lightning != epochs // per_epoch or epochs % per_epoch):
         problems.append(
-            f"trainer.max_epochs={epochs} would not stop this lesson: it trains full-batch, one of the "
-            f"notes' epochs a step, for trainer.max_steps={steps} ({per_epoch} steps a Lightning epoch). "
-            f"Set its length with trainer.max_steps=<epochs>"
+            f"this lesson trains full-batch: its length is epochs={epochs} (the notes' epochs, one update "
+            f"each), {per_epoch} to a Lightning epoch; set epochs=<n> rather than trainer.max_epochs, "
+            "and a data.steps_per_epoch that divides it"
         )
 
 

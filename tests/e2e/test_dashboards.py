@@ -30,9 +30,9 @@ RUNS = {
         "data.n_samples=2000",
         "data.n_val=200",
         "data.n_test=200",
-        "trainer.max_steps=60",
+        "epochs=60",
     ],
-    "logistic_regression": ["trainer.max_steps=60"],
+    "logistic_regression": ["epochs=60"],
     "mnist_cnn": [*MNIST_SMALL, "trainer.max_epochs=2"],
 }
 

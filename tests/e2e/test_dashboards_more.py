@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 PAGE = {"width": 1400, "height": 1000}  # the browser window (conftest's `page`)
 RUNS = {
-    "logistic_regression": ["trainer.max_steps=60"],
+    "logistic_regression": ["epochs=60"],
     "mnist_cnn": [*MNIST_SMALL, "trainer.max_epochs=2"],
 }
 DIGITS = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four"]

@@ -21,7 +21,7 @@ RUNS = {"mse", "l1"}
 
 def test_a_studys_runs_are_drawn_side_by_side_in_one_scalars_chart(tmp_path):
     folder = studies.run_study(
-        studies.load_study("losses"), tmp_path, ["trainer.max_steps=200", "callbacks.progress=null"]
+        studies.load_study("losses"), tmp_path, ["epochs=200", "callbacks.progress=null"]
     )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with tensorboard_server(folder, RUNS) as base, browser_page(width=1400, height=1000) as page:

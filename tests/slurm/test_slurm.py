@@ -72,7 +72,7 @@ def squeue(job: str) -> list[str]:
 
 
 def test_a_sweep_on_slurm_gives_the_table_and_report_of_the_same_sweep_run_here(slurm, tmp_path, capsys):
-    sweep = ("-m", *C1, "trainer.max_steps=20", "seed=1,2")
+    sweep = ("-m", *C1, "epochs=20", "seed=1,2")
     on_slurm = train(*sweep, f"paths.log_dir={tmp_path / 'slurm'}", launcher="slurm")
     assert on_slurm.returncode == 0, on_slurm.stderr[-3000:]
     here = train(*sweep, f"paths.log_dir={tmp_path / 'here'}")
@@ -104,7 +104,7 @@ def test_a_job_that_fails_on_slurm_is_a_failed_row_and_the_other_jobs_results_ar
         "-m",
         "lesson=nonlinear_regression",
         *QUIET,
-        "trainer.max_steps=200",
+        "epochs=200",
         "model.optimizer.lr=0.01,0.1",
         f"paths.log_dir={tmp_path}",
         launcher="slurm",
@@ -142,7 +142,7 @@ def wait_for_checkpoint(sweep: subprocess.Popen, log_dir: Path, deadline: float)
 def test_a_job_that_slurm_kills_outright_ends_the_sweep_as_failed_instead_of_hanging_it(slurm, tmp_path):
     # Killed, the job writes no result file; without accounting only squeue can tell that it ended.
     sweep = subprocess.Popen(
-        [*TRAIN, "-m", *C1, "trainer.max_steps=100000", f"paths.log_dir={tmp_path}", "hydra/launcher=slurm"],
+        [*TRAIN, "-m", *C1, "epochs=100000", f"paths.log_dir={tmp_path}", "hydra/launcher=slurm"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -165,7 +165,7 @@ def test_ddp_with_processes_started_by_srun_trains_like_one_process(slurm, tmp_p
     # The whole training set is every step's batch (C1: 1000 points), so two processes averaging the
     # gradients of 500 each take the steps one process takes; validation and test metrics are
     # computed over the whole split (tests/test_distributed.py). Only float rounding differs.
-    lesson = (*C1, "trainer.max_steps=30")
+    lesson = (*C1, "epochs=30")
     two_processes = (
         "trainer=ddp",
         "trainer.accelerator=cpu",
@@ -224,7 +224,7 @@ def scalars(events_file: Path, tag: str) -> dict[int, float]:
 def test_a_job_signalled_before_its_time_limit_is_requeued_and_ends_as_if_never_stopped(
     slurm, tmp_path, on_slurm, here
 ):
-    lesson = (*C1, "trainer.max_steps=400")
+    lesson = (*C1, "epochs=400")
     sweep = subprocess.Popen(
         [*TRAIN, "-m", *lesson, *on_slurm, f"paths.log_dir={tmp_path / 'slurm'}", "hydra/launcher=slurm"],
         cwd=ROOT,

@@ -52,20 +52,13 @@ class LessonProgressBar(ProgressBar):
 
     def _status(self, trainer: L.Trainer, epoch: int | None = None) -> str:
         epoch = trainer.current_epoch + 1 if epoch is None else epoch
-        epochs = f"epoch {epoch}/{trainer.max_epochs}" if trainer.max_epochs > 0 else f"epoch {epoch}"
-        steps = f"  step {trainer.global_step}/{trainer.max_steps}" if trainer.max_steps > 0 else ""
-        return f"{epochs}{steps}  {self.metrics_text(trainer)}"
+        steps = f"step {trainer.global_step}/{int(trainer.estimated_stepping_batches)}"
+        return f"epoch {epoch}/{trainer.max_epochs}  {steps}  {self.metrics_text(trainer)}"
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._enabled or not trainer.is_global_zero:
             return
-        # Off a terminal, a line every this many epochs (a full-batch lesson's run is 20 of them).
-        epochs = (
-            trainer.max_epochs
-            if trainer.max_epochs > 0
-            else trainer.max_steps // max(1, trainer.num_training_batches)
-        )
-        self._every = max(1, epochs // self.lines)
+        self._every = max(1, trainer.max_epochs // self.lines)  # off a terminal, a line every this many
         self._last_refresh = time.monotonic()
         if sys.stdout.isatty():
             self._progress = Progress(
@@ -107,11 +100,7 @@ class LessonProgressBar(ProgressBar):
         if not self._enabled or self._progress is not None or not trainer.is_global_zero:
             return
         epoch = trainer.current_epoch + 1
-        if (
-            epoch % self._every == 0
-            or epoch == trainer.max_epochs
-            or trainer.global_step == trainer.max_steps
-        ):
+        if epoch % self._every == 0 or epoch == trainer.max_epochs:
             print(self._status(trainer, epoch), flush=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -24,7 +24,7 @@ class GradientDescent:
 
 class StepCounter(Optimizer):
     """An optimizer that changes nothing. Lightning counts a training step (`global_step`, which
-    checkpoints, `max_steps` and the logs follow) when an optimizer steps; the notes' update is
+    checkpoints and the logs follow) when an optimizer steps; the notes' update is
     written by hand in `training_step`, so this one only lets Lightning count it."""
 
     def __init__(self, params: Iterable[nn.Parameter]) -> None:

@@ -75,9 +75,8 @@ class SlurmRequeue(L.Callback):
         self.received = signum  # nothing else: it may land anywhere in a step
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        last_epoch = trainer.current_epoch + 1 >= (trainer.max_epochs or 0) > 0
-        last_step = trainer.global_step >= trainer.max_steps > 0
-        if not self._previous or last_epoch or last_step:
+        last_epoch = trainer.current_epoch + 1 >= trainer.max_epochs > 0
+        if not self._previous or last_epoch:
             return  # the last epoch ends the fit anyway; teardown hands the signal on
         # Every process must stop at the same epoch: the signal may reach them in different ones.
         if trainer.strategy.reduce_boolean_decision(self.received is not None, all=False):

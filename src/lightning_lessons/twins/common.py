@@ -85,8 +85,8 @@ def images(x: Tensor, cfg: DictConfig) -> Tensor:
 
 
 def batches(cfg: DictConfig, datamodule: TensorDataModule) -> Iterator[tuple[Tensor, ...]]:
-    """Every training batch of every epoch, in the order the Trainer serves them, until `max_epochs` or
-    `max_steps`: the loader reseeded per epoch (`set_epoch`), `limit_train_batches` honoured, the data
+    """Every training batch of every epoch, in the order the Trainer serves them (to `max_epochs`, or
+    `max_steps` when set): the loader reseeded per epoch (`set_epoch`), `limit_train_batches` honoured, the data
     module's per-batch hook applied (D1/D2 draw their training noise there)."""
     loader = datamodule.train_dataloader()
     limit = cfg.trainer.get("limit_train_batches")
@@ -95,17 +95,15 @@ def batches(cfg: DictConfig, datamodule: TensorDataModule) -> Iterator[tuple[Ten
         count = int(count * limit)
     elif isinstance(limit, int):
         count = min(count, limit)
-    epochs = cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else -1
     steps = cfg.trainer.get("max_steps", -1)
-    done, epoch = 0, 0
-    while epoch != epochs:
+    done = 0
+    for epoch in range(cfg.trainer.max_epochs):
         loader.sampler.set_epoch(epoch)
         for index, batch in enumerate(loader):
             if index == count or done == steps:
                 return
             done += 1
             yield datamodule.on_after_batch_transfer(batch, 0)
-        epoch += 1
 
 
 def named(**modules: nn.Module) -> dict[str, Tensor]:
