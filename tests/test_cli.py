@@ -63,10 +63,7 @@ def test_command_line_check_explains_what_is_wrong(argv, expected):
 
 def test_good_command_lines_pass_the_check():
     assert (
-        check_command_line(
-            ["lesson=nonlinear_regression", "epochs=2000", "model.optimizer.lr=0.02"]
-        )
-        is None
+        check_command_line(["lesson=nonlinear_regression", "epochs=2000", "model.optimizer.lr=0.02"]) is None
     )
     assert check_command_line(["-m", "model.optimizer.lr=0.1,0.2"]) is None
     assert check_command_line(["--cfg", "job"]) is None  # Hydra's own flags are Hydra's

@@ -133,9 +133,7 @@ def test_the_submitit_launcher_runs_a_sweep_in_processes_of_its_own(tmp_path):
 def test_hand_written_gradients_are_averaged_across_processes_like_autograds(run_lesson):
     weights = []
     for lesson in ("two_layer_net_manual", "two_layer_net_autograd"):
-        _, run_dir = run_lesson(
-            lesson, "trainer=ddp_cpu", "epochs=5", "callbacks.progress=null", name=lesson
-        )
+        _, run_dir = run_lesson(lesson, "trainer=ddp_cpu", "epochs=5", "callbacks.progress=null", name=lesson)
         weights.append(torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"])
     assert weights[0].keys() == weights[1].keys()
     for name in weights[0]:

@@ -40,9 +40,7 @@ def test_r2_learns_weight_one_and_bias_near_point_six(run_lesson):
 
 
 def test_r3_recovers_its_three_weights_and_bias(run_lesson):
-    result, _ = run_lesson(
-        "multifeature_regression_scratch", "model.optimizer.lr=0.1", "epochs=1000", QUIET
-    )
+    result, _ = run_lesson("multifeature_regression_scratch", "model.optimizer.lr=0.1", "epochs=1000", QUIET)
     for name, target in result["target_parameters"].items():
         assert result["parameters"][name] == pytest.approx(target, abs=0.15), name
     assert result["metrics"]["val/loss"] < 0.05

@@ -102,9 +102,7 @@ def test_report_gives_mean_and_std_over_seeds(grid, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "logistic_regression: 4 finished runs"
     for lr, jobs in (("0.01", ("0", "1")), ("0.1", ("2", "3"))):
-        start = next(
-            i for i, line in enumerate(lines) if f"model.optimizer.lr={lr} epochs=2" in line
-        )
+        start = next(i for i, line in enumerate(lines) if f"model.optimizer.lr={lr} epochs=2" in line)
         for offset, name in enumerate(METRICS):
             values = [saved(folder, job)["metrics"][name] for job in jobs]
             cells = lines[start + offset].split()

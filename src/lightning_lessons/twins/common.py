@@ -86,8 +86,8 @@ def images(x: Tensor, cfg: DictConfig) -> Tensor:
 
 def batches(cfg: DictConfig, datamodule: TensorDataModule) -> Iterator[tuple[Tensor, ...]]:
     """Every training batch of every epoch, in the order the Trainer serves them (to `max_epochs`, or
-    `max_steps` when set): the loader reseeded per epoch (`set_epoch`), `limit_train_batches` honoured, the data
-    module's per-batch hook applied (D1/D2 draw their training noise there)."""
+    `max_steps` when set): the loader reseeded per epoch (`set_epoch`), `limit_train_batches` honoured,
+    the data module's per-batch hook applied (D1/D2 draw their training noise there)."""
     loader = datamodule.train_dataloader()
     limit = cfg.trainer.get("limit_train_batches")
     count = len(loader)
