@@ -102,7 +102,7 @@ def test_report_gives_mean_and_std_over_seeds(grid, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "logistic_regression: 4 finished runs"
     for lr, jobs in (("0.01", ("0", "1")), ("0.1", ("2", "3"))):
-        start = next(i for i, line in enumerate(lines) if f"model.optimizer.lr={lr} epochs=2" in line)
+        start = next(i for i, line in enumerate(lines) if f"epochs=2 model.optimizer.lr={lr}" in line)
         for offset, name in enumerate(METRICS):
             values = [saved(folder, job)["metrics"][name] for job in jobs]
             cells = lines[start + offset].split()
@@ -143,7 +143,7 @@ def test_an_optuna_search_maximises_the_lessons_accuracy_and_prints_the_best_tri
         "hparams_search=logistic_regression",
         "hydra.sweeper.n_trials=3",
         f"hydra.sweeper.storage={storage}",
-        "trainer.max_epochs=2",  # the search tries mini-batches: two epochs of each
+        "epochs=2",  # the search tries mini-batches and the full batch: two epochs of each
         f"paths.log_dir={tmp_path}",
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -94,7 +94,12 @@ def test_resuming_from_last_ckpt_continues_the_epoch_count(run_lesson):
     last = first_dir / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["global_step"] == 40  # last.ckpt holds the end of training
     resumed, resumed_dir = run_lesson(
-        "linear_regression", *R2_SMALL, "epochs=80", f"ckpt_path={last}", name="resumed"
+        "linear_regression",
+        *R2_SMALL,
+        "epochs=80",
+        "data.steps_per_epoch=2",  # the first run's: its 20 epochs of 2 steps, then 20 more
+        f"ckpt_path={last}",
+        name="resumed",
     )
     assert resumed["steps"] == 80
     before = [event.step for event in events(first_dir).Scalars("train/loss")]

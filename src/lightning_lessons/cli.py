@@ -185,8 +185,9 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
     kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
     # A full-batch run resumed for longer keeps the size of its Lightning epochs, so its checkpoint's
     # epoch count still means the same steps.
-    per_epoch = OmegaConf.select(run.config(), "data.steps_per_epoch")
-    if per_epoch is not None and "data.steps_per_epoch" not in given:
+    saved = run.config()
+    per_epoch = OmegaConf.select(saved, "data.steps_per_epoch")
+    if per_epoch is not None and saved.data.batch_size is None and "data.steps_per_epoch" not in given:
         kept.append(f"data.steps_per_epoch={per_epoch}")
     cfg = composed([*kept, *rest])
     refuse_finished(run, cfg)

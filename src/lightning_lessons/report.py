@@ -22,7 +22,16 @@ from lightning_lessons.results.tables import aligned
 
 # Overrides that pick the seed, where outputs go or what the console shows, not what was tried: runs
 # differing only in these are repeats of one experiment. The lesson is the table's own heading.
-_NOT_SETTINGS = ("seed=", "lesson=", "paths.", "tags=", "print_config=", "min_free_mb=", "callbacks.progress")
+_NOT_SETTINGS = (
+    "seed=",
+    "lesson=",
+    "paths.",
+    "tags=",
+    "print_config=",
+    "min_free_mb=",
+    "callbacks.progress",
+    "data.steps_per_epoch=",  # how a resumed full-batch run keeps its epochs' size, not a setting
+)
 
 
 @dataclass

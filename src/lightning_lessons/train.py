@@ -36,7 +36,13 @@ def checkpoint_to_resume(cfg: DictConfig, run: Run) -> str | None:
     path = run.last if cfg.ckpt_path == "last" else Path(cfg.ckpt_path)
     if cfg.ckpt_path == "last" and not path.is_file():
         raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
-    resumable_checkpoint(path)
+    checkpoint = resumable_checkpoint(path)
+    if checkpoint["epoch"] + 1 >= cfg.trainer.max_epochs:
+        raise ResumeError(
+            f"{path} has trained {checkpoint['epoch'] + 1} Lightning epochs ({checkpoint['global_step']} "
+            f"steps), and this run asks for {cfg.trainer.max_epochs}: nothing would train. Ask for more "
+            "epochs (for a full-batch lesson with the checkpoint's run's data.steps_per_epoch)"
+        )
     return str(path)
 
 
