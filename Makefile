@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # .venv's packages with Lightning 2.5.6 in front of them (make test-lightning-2.5)
 OLDEST := .venv-lightning-2.5
 
-.PHONY: test-lightning-2.5 help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval figures
+.PHONY: test-lightning-2.5 test-heavy help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval figures
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ test-lightning-2.5: $(STAMP)  ## the fast suite on Lightning 2.5.6, the oldest r
 test-e2e: $(STAMP)  ## TensorBoard dashboards in headless Chromium (installs Debian's chromium if missing)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 	$(PY) -m pytest -m e2e tests/e2e
+
+test-heavy: $(STAMP)  ## tests of several real processes each (kill -9 and resume, old runs): CI runs them
+	$(PY) -m pytest -n auto --dist loadfile -m heavy
 
 test-slow: $(STAMP)  ## only the slow tests (full-length runs)
 	$(PY) -m pytest -m slow

@@ -17,6 +17,7 @@ from lightning_lessons.models import PretrainedWeights
 from lightning_lessons.results.runs import run_folder
 
 FIXTURE = Path(__file__).parent / "fixtures" / "old_r2_run"
+pytestmark = pytest.mark.heavy  # each test runs the tools in processes of their own
 
 
 @pytest.fixture

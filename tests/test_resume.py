@@ -54,6 +54,7 @@ def only_run(logs: Path, lesson: str) -> Run:
     return run
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("lesson", CASES)
 def test_kill_9_and_resume_latest_end_exactly_where_an_uninterrupted_run_ends(lesson, data, tmp_path):
     overrides, kill_at = CASES[lesson]
