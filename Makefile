@@ -61,7 +61,7 @@ test-e2e: $(STAMP)  ## TensorBoard dashboards in headless Chromium (installs Deb
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 	$(PY) -m pytest -m e2e tests/e2e
 
-test-heavy: $(STAMP)  ## tests of several real processes each (kill -9 and resume, old runs): CI runs them
+test-heavy: $(STAMP)  ## tests of several real processes each (kill -9, DDP, sweeps, eval): CI runs them
 	$(PY) -m pytest -n auto --dist loadfile -m heavy
 
 test-slow: $(STAMP)  ## only the slow tests (full-length runs)

@@ -172,6 +172,7 @@ def test_make_eval_reproduces_the_logged_metrics_from_elsewhere_without_the_envi
         assert float(before) == pytest.approx(logged[name], rel=1e-5)
 
 
+@pytest.mark.heavy  # eval, predict and train each in a process of their own
 def test_eval_checks_its_overrides_as_train_does(mnist_run):
     run, _ = mnist_run
     completed = tool("eval", f"run={run.folder}", "tset=false")
@@ -187,6 +188,7 @@ def test_make_eval_without_a_run_says_which_to_give():
     assert "error: say which run: make eval RUN=logs/<lesson>/<run>" in completed.stderr
 
 
+@pytest.mark.heavy  # eval, predict and train each in a process of their own
 def test_eval_predict_and_training_name_a_corrupt_checkpoint(mnist_run, tmp_path):
     run, data = mnist_run
     corrupt = run.checkpoints / "corrupt.ckpt"

@@ -130,6 +130,7 @@ def test_eval_reproduces_the_logged_test_metrics(mnist_run):
         assert again[name] == pytest.approx(result["metrics"][name], rel=1e-5, abs=1e-6)
 
 
+@pytest.mark.heavy  # eval, predict and train each in a process of their own
 def test_predict_and_eval_explain_bad_input(mnist_run, tmp_path):
     _, run_dir, _ = mnist_run
     not_an_image = tmp_path / "notes.png"

@@ -11,6 +11,8 @@ from hydra.utils import instantiate
 from lightning_lessons.data import TensorLoader
 from lightning_lessons.train import train
 
+pytestmark = pytest.mark.heavy  # DDP, multiruns and launchers: several real processes a test
+
 DDP = (
     "trainer=ddp_cpu",
     "data.n_val=33",  # 99 validation points: shares of 50 and 49

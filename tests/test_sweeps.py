@@ -16,6 +16,8 @@ from lightning_lessons import report
 from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import CONF_DIR, register_resolvers
 
+pytestmark = pytest.mark.heavy  # every test runs a multirun: a process per job
+
 TINY = ("lesson=logistic_regression", "epochs=2")
 METRICS = ["test/acc", "test/loss", "train/acc", "train/loss", "val/acc", "val/loss"]
 
