@@ -40,6 +40,7 @@ class LessonProgressBar(ProgressBar):
         self._enabled = True
         self._progress: Progress | None = None
         self._last_refresh = 0.0
+        self._total_steps = 0
 
     def disable(self) -> None:
         self._enabled = False
@@ -52,13 +53,16 @@ class LessonProgressBar(ProgressBar):
 
     def _status(self, trainer: L.Trainer, epoch: int | None = None) -> str:
         epoch = trainer.current_epoch + 1 if epoch is None else epoch
-        steps = f"step {trainer.global_step}/{int(trainer.estimated_stepping_batches)}"
+        steps = f"step {trainer.global_step}/{self._total_steps}"
         return f"epoch {epoch}/{trainer.max_epochs}  {steps}  {self.metrics_text(trainer)}"
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._enabled or not trainer.is_global_zero:
             return
-        self._every = max(1, trainer.max_epochs // self.lines)  # off a terminal, a line every this many
+        self._every = max(1, trainer.max_epochs // self.lines)
+        self._total_steps = int(
+            trainer.estimated_stepping_batches
+        )  # once: Lightning works it out per call  # off a terminal, a line every this many
         self._last_refresh = time.monotonic()
         if sys.stdout.isatty():
             self._progress = Progress(
@@ -74,7 +78,7 @@ class LessonProgressBar(ProgressBar):
             self._progress.start()
             self._task = self._progress.add_task(
                 self.description,
-                total=int(trainer.estimated_stepping_batches),
+                total=self._total_steps,
                 completed=trainer.global_step,
                 status=self._status(trainer),
             )
