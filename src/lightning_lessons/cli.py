@@ -8,8 +8,6 @@ overrides it was started with (new ones on top) and the paths it was started wit
 same data whatever today's environment and working directory.
 """
 
-from __future__ import annotations
-
 import difflib
 import inspect
 from collections.abc import Sequence

@@ -1,7 +1,5 @@
 """Where the configs live, the resolvers they use, and how a list of overrides becomes a config."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Sequence
 from datetime import datetime

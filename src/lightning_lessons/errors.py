@@ -4,8 +4,6 @@ Anything else is a bug in this project (or a library) and keeps its traceback. H
 constructor raises in its own exception, so the user's error is looked for along `__cause__`.
 """
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable
 from typing import NoReturn, TypeVar

@@ -6,8 +6,6 @@ environment are. Extra `key=value` pairs override that config, checked as `train
 example `trainer.accelerator=cpu` for a run trained on a GPU).
 """
 
-from __future__ import annotations
-
 import sys
 import warnings
 from pathlib import Path

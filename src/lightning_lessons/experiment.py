@@ -4,8 +4,6 @@ Shared by `train`, `eval` and `make compare`/`make bench`, so each of them runs 
 run would.
 """
 
-from __future__ import annotations
-
 import logging
 import warnings
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """`make lessons`: every lesson with its code, one-line description and the defaults it runs with."""
 
-from __future__ import annotations
-
 from omegaconf import DictConfig
 
 from lightning_lessons.config import CONF_DIR, compose

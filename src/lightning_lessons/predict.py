@@ -4,8 +4,6 @@ The model and its input normalisation come from the run that wrote the checkpoin
 converted like MNIST (see `load_digit`). Prints a table of file, predicted digit and probability.
 """
 
-from __future__ import annotations
-
 import sys
 
 import torch

@@ -6,8 +6,6 @@ per group and metric the mean, the sample standard deviation and the number of r
 are counted, not averaged.
 """
 
-from __future__ import annotations
-
 import math
 import statistics
 import sys

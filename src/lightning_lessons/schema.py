@@ -6,8 +6,6 @@ hints are the schema: a key a constructor does not take, a value of the wrong ty
 built or any run folder is written.
 """
 
-from __future__ import annotations
-
 import collections.abc
 import difflib
 import inspect

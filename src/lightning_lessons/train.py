@@ -3,8 +3,6 @@
 The flow, top to bottom: check the command line (`main`), build data, model and Trainer from the
 config (`build`), fit, test the best checkpoint, record the results (`train`)."""
 
-from __future__ import annotations
-
 import math
 import sys
 from pathlib import Path

@@ -70,7 +70,7 @@ def test_projector_loads_v1_embedding_with_ten_labels_and_its_sprite(page, tenso
     assert frame.locator("text=Points: 40 >> visible=true").count() == 1
     assert frame.locator("text=Dimension: 1024 >> visible=true").count() == 1
     tensor = frame.locator("vz-projector-data-panel paper-dropdown-menu").first.evaluate("menu => menu.value")
-    assert tensor == "net.classifier.2"
+    assert tensor.startswith("net.classifier.2:")  # add_embedding names it <tag>:<step>
     colors = color_projector_by(frame, "label")
     assert colors.split() == ["label", "10", "colors"], colors
     screenshot(page, "projector")

@@ -1,7 +1,5 @@
 """TensorBoard views of classification lessons: decision regions, digit grids, confusion matrices."""
 
-from __future__ import annotations
-
 import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter

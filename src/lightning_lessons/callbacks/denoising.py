@@ -1,7 +1,5 @@
 """TensorBoard view of a denoising lesson: noisy input, reconstruction and clean image, side by side."""
 
-from __future__ import annotations
-
 import lightning as L
 from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio

@@ -1,7 +1,5 @@
 """The cadence of the callbacks that draw: every n of the notes' epochs, and once more at the end."""
 
-from __future__ import annotations
-
 import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 

@@ -1,7 +1,5 @@
 """The lesson's network in TensorBoard's Graphs dashboard."""
 
-from __future__ import annotations
-
 import warnings
 
 import lightning as L

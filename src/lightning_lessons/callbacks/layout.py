@@ -1,7 +1,5 @@
 """TensorBoard's Custom Scalars layout: several curves in one chart, e.g. training and validation loss."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from weakref import WeakKeyDictionary
 

@@ -1,7 +1,5 @@
 """Matplotlib figures for TensorBoard (`SummaryWriter.add_figure`), without pyplot's global state."""
 
-from __future__ import annotations
-
 import torch
 from matplotlib import colormaps
 from matplotlib.colors import ListedColormap

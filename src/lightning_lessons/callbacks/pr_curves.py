@@ -1,7 +1,5 @@
 """Precision-recall curves of a classifier, one per class, in TensorBoard's PR Curves dashboard."""
 
-from __future__ import annotations
-
 import lightning as L
 import torch
 from torch import Tensor, nn

@@ -1,7 +1,5 @@
 """Console progress: one Rich bar for the whole fit on a terminal, a few plain lines elsewhere."""
 
-from __future__ import annotations
-
 import sys
 import time
 

@@ -1,7 +1,5 @@
 """TensorBoard views of a regression lesson: the fit, and the parameters against their targets."""
 
-from __future__ import annotations
-
 import re
 
 import lightning as L

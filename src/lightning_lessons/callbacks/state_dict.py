@@ -1,7 +1,5 @@
 """Saving a trained network the way the notes do: `torch.save(model.state_dict(), ...)`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import lightning as L

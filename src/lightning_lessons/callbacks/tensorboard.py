@@ -1,7 +1,5 @@
 """The run's TensorBoard writer, for the callbacks that draw."""
 
-from __future__ import annotations
-
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter

@@ -1,7 +1,5 @@
 """What every lesson's data module shares: splits held as tensors, served by `TensorLoader`."""
 
-from __future__ import annotations
-
 from abc import abstractmethod
 
 import lightning as L

@@ -1,7 +1,5 @@
 """Labelled 2-D Gaussian clusters for the classification lessons (C1, C2)."""
 
-from __future__ import annotations
-
 import torch
 
 from lightning_lessons.data.base import Split, TensorDataModule

@@ -1,7 +1,5 @@
 """Any picture of a digit, prepared the way MNIST's digits were."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import torch

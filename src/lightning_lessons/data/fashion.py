@@ -1,7 +1,5 @@
 """Fashion-MNIST with few labels: the second task of the transfer-learning lesson (T1)."""
 
-from __future__ import annotations
-
 import gzip
 import shutil
 from pathlib import Path

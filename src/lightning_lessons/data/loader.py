@@ -1,7 +1,5 @@
 """Batches sliced straight out of in-memory tensors."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Sequence
 
 import torch

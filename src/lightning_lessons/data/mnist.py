@@ -1,7 +1,5 @@
 """MNIST (and MNIST-format data sets) decoded once into tensors and batched in bulk."""
 
-from __future__ import annotations
-
 import os
 import struct
 from pathlib import Path

@@ -1,7 +1,5 @@
 """MNIST images paired with a noisy copy, for the denoising autoencoders (D1, D2)."""
 
-from __future__ import annotations
-
 import torch
 from torch import Tensor
 

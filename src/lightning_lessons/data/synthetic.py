@@ -1,7 +1,5 @@
 """Every regression data set of lessons R1-R5, generated from one seed."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 import torch

@@ -3,8 +3,6 @@
 stops being a number stops the run; a checkpoint carries the random state). Each family of lessons
 adds its own `training_step` in its own module."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar

@@ -1,7 +1,5 @@
 """Classification from logits (C1, C2, V1)."""
 
-from __future__ import annotations
-
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 

@@ -1,7 +1,5 @@
 """Denoising autoencoders (D1, D2): reconstruct the clean image from its noisy copy."""
 
-from __future__ import annotations
-
 from torch import Tensor, nn
 from torchmetrics import MeanSquaredError, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure

@@ -1,7 +1,5 @@
 """Gradient descent written out by hand (R1, R3, R5.1, R5.2, R5.3): Lightning's manual optimization."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal

@@ -1,8 +1,6 @@
 """Regression with Lightning's automatic optimization (R2, R4, R5.4): Lightning calls zero_grad,
 backward and the optimizer's step around `training_step`."""
 
-from __future__ import annotations
-
 from torch import Tensor
 
 from lightning_lessons.models.base import LessonModule

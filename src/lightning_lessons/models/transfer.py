@@ -1,8 +1,6 @@
 """Transfer learning (T1): start part of a network from a run this project trained, and compare it with
 the same network trained from scratch, in one run."""
 
-from __future__ import annotations
-
 import copy
 from pathlib import Path
 

@@ -1,7 +1,5 @@
 """The notes' denoising autoencoders (D1, D2): an `encoder` and a `decoder`, images in and out."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 from torch import Tensor, nn

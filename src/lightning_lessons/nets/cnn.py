@@ -1,7 +1,5 @@
 """The notes' MNIST convolutional classifier (V1)."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 from torch import Tensor, nn

@@ -1,7 +1,5 @@
 """A linear model written with raw parameters, for the from-scratch lessons."""
 
-from __future__ import annotations
-
 import torch
 from torch import Tensor, nn
 

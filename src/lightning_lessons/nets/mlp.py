@@ -1,7 +1,5 @@
 """Fully connected networks built from a list of layer widths."""
 
-from __future__ import annotations
-
 from itertools import pairwise
 from typing import Literal
 

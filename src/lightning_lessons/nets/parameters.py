@@ -1,7 +1,5 @@
 """Reading a small network's parameters as named numbers."""
 
-from __future__ import annotations
-
 from torch import nn
 
 

@@ -1,7 +1,5 @@
 """The notes' two-layer network with raw weight matrices and a backward pass written by hand."""
 
-from __future__ import annotations
-
 import torch
 from torch import Tensor, nn
 

@@ -1,7 +1,5 @@
 """Checkpoint files that survive a crash mid-write, and a clear message for those that did not."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import Any

@@ -1,7 +1,5 @@
 """What a run was: the config as a tree on the console, and where, when and with what code it ran."""
 
-from __future__ import annotations
-
 import platform
 import socket
 import subprocess

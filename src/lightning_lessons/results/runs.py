@@ -9,8 +9,6 @@
 `eval`, `predict`, `resume`, T1's source lookup, sweeps and `make report` all ask this module.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import shutil

@@ -1,7 +1,5 @@
 """The end of a run: final metrics to TensorBoard's hparams view, `metrics.json`, and a console summary."""
 
-from __future__ import annotations
-
 import json
 import logging
 import traceback

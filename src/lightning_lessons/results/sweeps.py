@@ -6,8 +6,6 @@ and written to `<sweep dir>/results.csv`, and an Optuna search adds its best tri
 make the command exit non-zero once the table is out, so scripts and CI notice.
 """
 
-from __future__ import annotations
-
 import csv
 import os
 import sys

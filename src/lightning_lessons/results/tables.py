@@ -1,7 +1,5 @@
 """The one way results are printed as text: rows of cells in aligned columns."""
 
-from __future__ import annotations
-
 from collections.abc import Collection, Sequence
 
 

@@ -11,8 +11,6 @@ from that `last.ckpt`. Lightning's handler would save from inside the signal han
 run resumed mid-epoch does not see the uninterrupted run's batches; from an epoch's end it does.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import signal

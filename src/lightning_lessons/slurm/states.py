@@ -7,8 +7,6 @@ its result (killed, out of memory, node lost) is never seen to end, so the sweep
 There, `squeue` knows the states; a job it no longer lists has ended.
 """
 
-from __future__ import annotations
-
 import getpass
 import subprocess
 from typing import Any

@@ -5,8 +5,6 @@ A view takes the study's folder and its completed jobs, adds its derived columns
 lines to print under the table.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path

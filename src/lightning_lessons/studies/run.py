@@ -6,8 +6,6 @@ shows the study's runs side by side. It ends with one table (the sweep table of 
 study's own columns) and one figure (`study_results.py`).
 """
 
-from __future__ import annotations
-
 import subprocess
 import sys
 from collections.abc import Sequence

@@ -1,7 +1,5 @@
 """A1 as the notes write it: `x = ones(2, requires_grad=True); z = 4 * x; y = z.norm(); y.backward()`."""
 
-from __future__ import annotations
-
 import torch
 from torch import Tensor
 

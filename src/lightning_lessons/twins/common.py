@@ -1,7 +1,5 @@
 """What every twin shares: the lesson's settings, seeding, data, network, and the timing of its steps."""
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

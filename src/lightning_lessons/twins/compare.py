@@ -6,8 +6,6 @@ the twin as the notes' loop. One table: the final weights side by side (each num
 model, the largest difference per tensor otherwise), the last training loss, ms per step of each.
 """
 
-from __future__ import annotations
-
 import sys
 import tempfile
 import time

@@ -1,7 +1,5 @@
 """R1, R3, R5.1, R5.2 as the notes write them: `w -= lr * w.grad` under `no_grad`, then zero the grad."""
 
-from __future__ import annotations
-
 import torch
 from omegaconf import DictConfig
 from torch import Tensor

@@ -4,8 +4,6 @@ Classification follows the lessons' fix of the notes: the logits go to `CrossEnt
 in C1, no softmax in C2); V1's images are normalised with one channel's statistics (the data module's).
 """
 
-from __future__ import annotations
-
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import Tensor

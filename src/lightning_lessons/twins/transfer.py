@@ -2,8 +2,6 @@
 both train on the same batches; their two losses are summed into one step of one optimizer, which for
 disjoint weights and Adam is two separate trainings."""
 
-from __future__ import annotations
-
 import copy
 
 from hydra.utils import instantiate
