@@ -13,11 +13,9 @@ Split = tuple[Tensor, ...]
 
 
 class TensorDataModule(L.LightningDataModule):
-    """A data module whose splits fit in memory as tensors.
+    """A data module whose splits fit in memory as tensors, built once by `build_splits`.
 
-    Subclasses build the splits once (`build_splits`); this class moves them to the Trainer's device
-    on first use, so on a GPU the data set lives there and a batch costs no host-to-device copy.
-    """
+    Moved to the Trainer's device on first use: on a GPU a batch then costs no host-to-device copy."""
 
     def __init__(
         self,
@@ -64,8 +62,7 @@ class TensorDataModule(L.LightningDataModule):
 
     @property
     def device(self) -> torch.device:
-        trainer = self.trainer
-        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
 
     def split_on_device(self, name: str) -> Split:
         if name not in self._device_splits:

@@ -17,12 +17,10 @@ DEBIAN_ARCHIVE_DIR = "/usr/share/datasets/fashion-mnist"
 
 
 class FashionMNISTDataModule(MNISTDataModule):
-    """Zalando's Fashion-MNIST (28x28 grey clothing images, 10 classes, MNIST's IDX format), loaded and
-    split exactly as MNIST, keeping only `labels_per_class` training images of each class (seeded).
+    """Fashion-MNIST, loaded and split as MNIST, with only `labels_per_class` training images per class.
 
-    The validation and test splits stay whole: they measure the few-label model, they do not train
-    it. Offline, Debian's `dataset-fashion-mnist` package holds the four files, gzipped, in
-    `archive_dir`; when the raw folder lacks them they are unpacked from there.
+    Validation and test stay whole: they measure the few-label model. Offline, the files are unpacked
+    from Debian's `dataset-fashion-mnist` package (`archive_dir`) when the raw folder lacks them.
     """
 
     dataset_class = torchvision.datasets.FashionMNIST

@@ -19,18 +19,14 @@ class EpochSeed:
 class TensorLoader:
     """An iterable of batches cut from tensors that already hold the whole split.
 
-    A `DataLoader` over a `TensorDataset` makes one Python call per sample and then collates; for the
-    full-batch lessons that is over 1 s a step for 100,000 points, against 1 ms for the arithmetic.
-    Here a full batch is the tensors themselves and a mini-batch is one indexing operation, on
-    whatever device the tensors live on. A full batch is served `repeat` times an epoch: each is one of
-    the notes' epochs (one update), and Lightning's per-epoch work (validation, checkpoints, figures)
-    comes once for every `repeat` of them. Shuffling is seeded per epoch (Lightning calls
-    `sampler.set_epoch`), so a resumed run sees the same order as an uninterrupted one.
+    A `DataLoader` over a `TensorDataset` makes one Python call per sample: over 1 s a step for the
+    full-batch lessons' 100,000 points, against 1 ms of arithmetic. Here a mini-batch is one indexing
+    operation. A full batch is served `repeat` times an epoch (each one of the notes' epochs), so
+    Lightning's per-epoch work comes once per `repeat`. Shuffling is seeded per epoch (`set_epoch`), so
+    a resumed run sees the uninterrupted run's order.
 
-    With several processes (`world_size > 1`) each one takes every `world_size`-th row of the epoch's
-    order, starting at its `rank`, like `DistributedSampler`. `even=True` (training) wraps around to
-    give every process as many rows, hence as many steps, as the others: DDP synchronises every step.
-    Validation and test leave shares uneven, so each row is evaluated exactly once.
+    With `world_size > 1` each process takes every `world_size`-th row, like `DistributedSampler`;
+    `even=True` (training) wraps around so every process takes as many steps, as DDP needs.
     """
 
     def __init__(
@@ -92,9 +88,6 @@ class TensorLoader:
                 yield batch
             return
         for index in range(len(self)):
-            start = index * self.batch_size
-            if rows is None:
-                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
-            else:
-                batch = rows[start : start + self.batch_size]
-                yield tuple(t[batch] for t in self.tensors)
+            batch = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            picked = batch if rows is None else rows[batch]
+            yield tuple(t[picked] for t in self.tensors)

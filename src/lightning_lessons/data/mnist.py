@@ -27,9 +27,8 @@ IDX_FILES = {
 
 
 def local_data_dir(root: Path | str = ".") -> Path:
-    """Where MNIST's raw files are on this machine, for the benchmark and the real-data tests:
-    $LESSONS_DATA_DIR, else `<root>/data` or the shared copy beside the checkout (`../shared/data`);
-    `<root>/data` when none has them."""
+    """Where MNIST's raw files are here: $LESSONS_DATA_DIR, else `<root>/data` or the shared copy beside
+    the checkout (`../shared/data`); `<root>/data` when none has them."""
     if os.environ.get("LESSONS_DATA_DIR"):
         return Path(os.environ["LESSONS_DATA_DIR"])
     candidates = [Path(root) / "data", Path(root).resolve().parent / "shared" / "data"]
@@ -59,11 +58,9 @@ def check_idx_file(path: Path, dims: int) -> None:
 class MNISTDataModule(TensorDataModule):
     """MNIST through `torchvision.datasets.MNIST`, preloaded as one normalised tensor per split.
 
-    torchvision decodes the IDX files; then `ToTensor` and `Normalize(mean, std)` are applied to the
-    whole split at once (the same arithmetic, bit for bit) instead of to one PIL image at a time,
-    which is 150-200x faster here and leaves the model as the bottleneck. `pipeline="torchvision"`
-    keeps the classic per-image `DataLoader` (with `num_workers`, `pin_memory`) for comparison.
-    A seeded `val_size` images of the 60,000 training images form the validation split.
+    `ToTensor` and `Normalize` run on the whole split at once (bit for bit the same arithmetic),
+    150-200x faster than per PIL image; `pipeline="torchvision"` keeps the per-image `DataLoader` for
+    comparison. A seeded `val_size` of the 60,000 training images form the validation split.
     """
 
     dataset_class: type[torchvision.datasets.MNIST] = torchvision.datasets.MNIST
@@ -164,11 +161,7 @@ class MNISTDataModule(TensorDataModule):
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> Loader:
-        return super().train_dataloader() if self.pipeline == "tensor" else self.torchvision_loader("train")
-
-    def val_dataloader(self) -> Loader:
-        return super().val_dataloader() if self.pipeline == "tensor" else self.torchvision_loader("val")
-
-    def test_dataloader(self) -> Loader:
-        return super().test_dataloader() if self.pipeline == "tensor" else self.torchvision_loader("test")
+    def _loader(self, name: str, batch_size: int | None, shuffle: bool) -> Loader:
+        if self.pipeline == "tensor":
+            return super()._loader(name, batch_size, shuffle)
+        return self.torchvision_loader(name)

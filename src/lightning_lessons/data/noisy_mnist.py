@@ -10,13 +10,9 @@ from lightning_lessons.data.mnist import MNISTDataModule
 class NoisyMNISTDataModule(MNISTDataModule):
     """Batches of `(noisy, clean)` MNIST images, `noisy = clamp(clean + sigma * randn, 0, 1)`.
 
-    The clean images stay in [0, 1] (`ToTensor` alone: no `Normalize`), the range the clamp assumes.
-    MNIST is loaded and split exactly as for V1. Training batches leave the loader as clean images
-    alone and `on_after_batch_transfer` adds the noise there, in one call on the device the batch lives
-    on, so every epoch sees fresh noise. Validation and test noise is drawn once, seeded per image (by
-    `noise_seed` and the image's position in the IDX files), not by the run's `seed`: every run
-    evaluates on the same noisy test images, so metrics and figures compare across runs, whatever
-    their seed, batch size or `val_size`.
+    Clean images stay in [0, 1] (no `Normalize`), the range the clamp assumes. Training noise is added
+    on the device in `on_after_batch_transfer`, fresh every epoch. Evaluation noise is seeded per image
+    (`noise_seed`, not the run's `seed`), so every run is scored on the same noisy images.
     """
 
     def __init__(
@@ -49,11 +45,10 @@ class NoisyMNISTDataModule(MNISTDataModule):
         return clean.add(noise, alpha=self.sigma).clamp_(0, 1)
 
     def seeded_noise(self, image_numbers: Tensor, image_shape: torch.Size) -> Tensor:
-        """Standard normal noise for each image, from a generator seeded by `noise_seed` and its number.
+        """Standard normal noise per image, seeded by `noise_seed` and the image's number.
 
         A CPU generator keeps 32 bits of its seed: `noise_seed * 2**17 + number` stays unique in those
-        for MNIST's 70,000 images and any `noise_seed` below 32,768.
-        """
+        for MNIST's 70,000 images and any `noise_seed` below 32,768."""
         noise = torch.empty(len(image_numbers), *image_shape)
         generator = torch.Generator()
         for row, number in enumerate(image_numbers.tolist()):

@@ -16,12 +16,9 @@ Noise = Literal["rand", "randn", "none"]
 class SyntheticRegressionDataModule(TensorDataModule):
     """`y = f(x) + noise_scale * noise`, or the notes' own points when `x` and `y` are given.
 
-    The training split is exactly the notes' data set (for `linspace` inputs, the same grid); the
-    validation and test splits are fresh draws from the same distribution, so the lesson trains on
-    what the notes trained on and still has held-out data. `batch_size=None` trains full-batch, as the
-    notes do. Each split has its own generator seeded from `seed`, so changing a split's size never
-    changes another split. `outliers` moves that many training points (seeded picks) by `outlier_shift`:
-    the losses study's data, where MSE and L1 disagree; validation and test stay clean.
+    Training is exactly the notes' data set; validation and test are fresh draws, so the lesson still
+    has held-out data. Each split has its own seeded generator: resizing one never changes another.
+    `outliers` shifts that many training points by `outlier_shift` (the losses study: MSE against L1).
     """
 
     def __init__(
@@ -103,10 +100,8 @@ class SyntheticRegressionDataModule(TensorDataModule):
     def target_parameters(self) -> dict[str, float] | None:
         """The weights and bias a perfect linear fit learns, named like a linear layer's parameters.
 
-        For generated data: the generating ones, with the noise's mean folded into the bias
-        (`1.2 * rand` adds 0.6 on average, which is why R2 learns a bias near 0.6). For the notes'
-        own points: the least-squares line. None where no linear answer exists.
-        """
+        The noise's mean folds into the bias (`1.2 * rand` adds 0.6: why R2 learns a bias near 0.6);
+        the notes' own points get their least-squares line. None where no linear answer exists."""
         if self.points is not None:
             x, y = self.points
             design = torch.cat([x, torch.ones_like(x)], dim=1).double()
