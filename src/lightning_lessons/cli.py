@@ -1,12 +1,6 @@
-"""The command line, in one place: Hydra overrides checked before a run folder exists (unknown keys
-with "did you mean"), `resume=...` turned into the resumed run's own overrides, and the `key=value`
-arguments of the tools that are not Hydra apps (eval, predict).
-
-A resume is resolved here, before Hydra starts: the run folder must be known before Hydra would make a
-new one, so the resumed run appends to the same TensorBoard curves and checkpoints. The run keeps the
-overrides it was started with (new ones on top) and the paths it was started with, so it reads the
-same data whatever today's environment and working directory.
-"""
+"""The command line, in one place: overrides checked before a run folder exists, `resume=...`, and
+the `key=value` arguments of eval and predict. A resume is resolved before Hydra starts, because Hydra
+would otherwise make a new run folder; the run keeps its own overrides and paths, new ones on top."""
 
 import difflib
 import inspect
@@ -98,13 +92,9 @@ def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
 
 
 def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> str | None:
-    """Compose the config the command line asks for and check it; return what is wrong, or None.
-
-    Runs before Hydra creates a run folder, so a bad override leaves nothing behind that looks like
-    a result, and an unwritable or full log folder is reported before any work is done. Sweeps
-    (`a=1,2` under `-m`) are left to each job's own check; Hydra's flags (`--help`, `--cfg`, ...)
-    are left to Hydra.
-    """
+    """What is wrong with the config the command line asks for, or None. Checked before Hydra makes
+    a run folder, so a bad override leaves nothing behind; sweeps are left to each job's own check and
+    Hydra's flags to Hydra."""
     if any(arg.startswith("-") and arg not in ("-m", "--multirun") for arg in argv):
         return None
     try:
@@ -193,8 +183,7 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
 
 
 def pinned_paths(run: Run, cfg: DictConfig) -> list[str]:
-    """Overrides that keep the run's data and log folders where they were when it started, for those
-    that today's environment or working directory would resolve elsewhere (none, usually)."""
+    """Overrides that keep the run's data and log folders where they were when it started."""
     saved = OmegaConf.load(run.config_path)
     pins = []
     for key in PINNED:

@@ -38,12 +38,8 @@ SWEEP_STAMP = "LIGHTNING_LESSONS_SWEEP_STAMP"
 
 
 def stamp() -> str:
-    """`<date>_<time>_<pid>`: unique per process, so two runs started in the same second get two folders.
-
-    In a SLURM job step (`srun`), `slurm-<job id>.<step id>` instead: every task of a multi-process
-    run resolves its folder itself and must find the same one, and a requeued job, started again
-    with the same ids, comes back to it (lightning_lessons.slurm.requeue).
-    """
+    """`<date>_<time>_<pid>`: unique per process. In a SLURM job step, `slurm-<job>.<step>`: every task
+    of a multi-process run must find the same folder, and a requeued job comes back to it."""
     job, step = os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_STEP_ID")
     if job and step:
         return f"slurm-{job}.{step}"
@@ -69,16 +65,12 @@ def register_resolvers() -> None:
     `${every:n,4}` does something 4 times in n; `${chunk:...}`, `${div:...}` and `${log_every:...}` turn a
     lesson's `epochs` into Lightning epochs and a logging interval (conf/trainer/default.yaml);
     `${slurm_gpus:${trainer.accelerator},${trainer.devices}}` is what a SLURM job asks for."""
-    if not OmegaConf.has_resolver("stamp"):
-        OmegaConf.register_new_resolver("stamp", stamp, use_cache=True)
-    if not OmegaConf.has_resolver("sweep_stamp"):
-        OmegaConf.register_new_resolver("sweep_stamp", sweep_stamp, use_cache=True)
     resolvers = {"every": every, "chunk": chunk, "log_every": log_every, "div": lambda a, b: a // b}
+    resolvers |= {"slurm_gpus": slurm_gpus, "stamp": stamp, "sweep_stamp": sweep_stamp}
     for name, function in resolvers.items():
         if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, function)
-    if not OmegaConf.has_resolver("slurm_gpus"):
-        OmegaConf.register_new_resolver("slurm_gpus", slurm_gpus)
+            # A folder's name is fixed once a process resolves it.
+            OmegaConf.register_new_resolver(name, function, use_cache=name.endswith("stamp"))
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:

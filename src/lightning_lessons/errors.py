@@ -1,8 +1,5 @@
 """The user's mistakes, as one family: every entry point prints them as `error: ...` and exits 2.
-
-Anything else is a bug in this project (or a library) and keeps its traceback. Hydra wraps what a
-constructor raises in its own exception, so the user's error is looked for along `__cause__`.
-"""
+Anything else is a bug and keeps its traceback."""
 
 import sys
 from collections.abc import Callable
@@ -43,7 +40,8 @@ class TrainingDiverged(UserError, RuntimeError):
 
 
 def user_error(error: BaseException | None) -> BaseException | None:
-    """The user's mistake behind an exception, following `__cause__` through wrappers; None for a bug."""
+    """The user's mistake behind an exception, following `__cause__` through wrappers (Hydra wraps
+    what a constructor raises); None for a bug."""
     while error is not None:
         # Lightning's MisconfigurationException: Trainer settings this machine cannot honour (more
         # devices than it has, a strategy its accelerator lacks, ...).

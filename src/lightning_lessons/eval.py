@@ -1,10 +1,7 @@
 """Test a finished run again: `python -m lightning_lessons.eval run=<run folder> [key=value ...]`.
 
-Data and model are rebuilt from the run's own saved config (its paths included), so the figures
-reproduce what the run logged when it finished, whatever today's defaults, working directory or
-environment are. Extra `key=value` pairs override that config, checked as `train` checks them (for
-example `trainer.accelerator=cpu` for a run trained on a GPU).
-"""
+Rebuilt from the run's own saved config, so it reproduces what the run logged whatever today's
+defaults; `key=value` pairs override that config, checked as `train` checks them."""
 
 import sys
 import warnings
@@ -55,12 +52,8 @@ def tested_metrics(found: Run, checkpoint: Path, overrides: list[str] = ()) -> d
     warnings.filterwarnings("ignore", message=r".*callbacks used to create the checkpoint.*")  # none needed
     if not experiment.datamodule.has_split("test"):
         raise ConfigError(f"lesson {cfg.lesson_name} has no test split to evaluate on")
-    results = experiment.trainer.test(
-        experiment.model,
-        datamodule=experiment.datamodule,
-        ckpt_path=str(checkpoint),
-        verbose=False,
-    )
+    model, datamodule = experiment.model, experiment.datamodule
+    results = experiment.trainer.test(model, datamodule=datamodule, ckpt_path=str(checkpoint), verbose=False)
     return {name: float(value) for result in results for name, value in sorted(result.items())}
 
 

@@ -1,8 +1,5 @@
-"""A lesson's three objects, built from its config: data, model and a stock `lightning.Trainer`.
-
-Shared by `train`, `eval` and `make compare`/`make bench`, so each of them runs exactly what a user's
-run would.
-"""
+"""A lesson's data, model and stock `lightning.Trainer`, built from its config: shared by `train`,
+`eval` and `make compare`/`make bench`, so each runs exactly what a user's run would."""
 
 import logging
 import warnings

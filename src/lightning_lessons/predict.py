@@ -1,8 +1,5 @@
 """Classify your own digits: `python -m lightning_lessons.predict ckpt_path=<ckpt> images=a.png,b.png`.
-
-The model and its input normalisation come from the run that wrote the checkpoint; each picture is
-converted like MNIST (see `load_digit`). Prints a table of file, predicted digit and probability.
-"""
+The model and its input normalisation come from the run that wrote the checkpoint."""
 
 import sys
 

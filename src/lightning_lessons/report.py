@@ -1,10 +1,6 @@
-"""`make report`: how stable is a lesson? Every run's final metrics, mean ± std over seeds.
-
-Scans a folder (default: `paths.log_dir`, `logs/`) for the `metrics.json` each run leaves, groups
-runs by lesson and by the overrides they were started with, seed and output paths aside, and prints
-per group and metric the mean, the sample standard deviation and the number of runs. Failed runs
-are counted, not averaged.
-"""
+"""`make report`: how stable is a lesson? Every run's final metrics (its `metrics.json`), grouped by
+lesson and by the overrides it was started with, seed aside: mean ± std and the number of runs.
+Failed runs are counted, not averaged."""
 
 import math
 import statistics
@@ -20,16 +16,9 @@ from lightning_lessons.results.tables import aligned
 
 # Overrides that pick the seed, where outputs go or what the console shows, not what was tried: runs
 # differing only in these are repeats of one experiment. The lesson is the table's own heading.
-_NOT_SETTINGS = (
-    "seed=",
-    "lesson=",
-    "paths.",
-    "tags=",
-    "print_config=",
-    "min_free_mb=",
-    "callbacks.progress",
-    "data.steps_per_epoch=",  # how a resumed full-batch run keeps its epochs' size, not a setting
-)
+# (data.steps_per_epoch is how a resumed full-batch run keeps its epochs' size.)
+_NOT_SETTINGS = ("seed=", "lesson=", "paths.", "tags=", "print_config=", "min_free_mb=", "callbacks.progress")
+_NOT_SETTINGS += ("data.steps_per_epoch=",)
 
 
 @dataclass

@@ -1,10 +1,7 @@
-"""Checks a composed config against the signatures of the classes its `_target_`s name.
-
-Every object of a run is built from a `_target_` config, so the constructors' signatures and type
-hints are the schema: a key a constructor does not take, a value of the wrong type or out of range
-(`BOUNDS`), or a `monitor` the lesson never logs, is reported with its full key before anything is
-built or any run folder is written.
-"""
+"""Checks a composed config against the signatures of the classes its `_target_`s name: the
+constructors' signatures and type hints are the schema, so a key they do not take, a value of the wrong
+type or out of range (`BOUNDS`), or a `monitor` never logged is reported by its full key before anything
+is built."""
 
 import collections.abc
 import difflib

@@ -22,11 +22,8 @@ HPARAM_SECTIONS = ("lesson_name", "seed", "tags", "data", "model", "trainer")
 
 
 def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
-    """The experiment's settings, flattened to `section/key` for TensorBoard's hparams table.
-
-    A `_target_` is shown under its parent's name (`model/net: torch.nn.Linear`), and plumbing keys
-    (`_partial_`, the seed copied into the data config) are left out, so the table stays readable.
-    """
+    """The experiment's settings as `section/key` for TensorBoard's hparams table, without plumbing
+    keys (`_partial_`, copied seeds, folders) so the table stays readable."""
     flat: dict[str, Any] = {}
 
     def visit(value: Any, prefix: str) -> None:
@@ -56,11 +53,8 @@ def finish_run(
     metrics: dict[str, float],
     run: Run,
 ) -> dict[str, Any]:
-    """Record the run's results everywhere a user looks for them, and return them.
-
-    A resumed run keeps what its earlier part recorded: metrics it does not log again stay as they
-    were (new values replace old ones), so resuming never shrinks `metrics.json`.
-    """
+    """Record the run's results everywhere a user looks for them, and return them. A resume never
+    shrinks `metrics.json`: metrics it does not log again keep their earlier values."""
     checkpoint = trainer.checkpoint_callback
     best_score = checkpoint.best_model_score if checkpoint is not None else None
     epochs, steps = trainer.current_epoch, trainer.global_step
@@ -99,11 +93,8 @@ def finish_run(
 
 
 def task_overrides() -> list[str]:
-    """The overrides this run was started with (`key=value` as typed; empty when not run by Hydra).
-
-    Saved beside the metrics so that reports can group runs by what was changed, seeds apart. What
-    a resume adds (its own checkpoint, the paths pinned from the run's config) is not a setting.
-    """
+    """The overrides as typed, so reports can group runs by what was changed (what a resume adds is
+    not a setting)."""
     typed = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     return [override for override in typed if override != RESUMING]
 

@@ -1,10 +1,6 @@
-"""The end of a multirun: one table of every job's overrides, status and final metrics.
-
-Hydra calls `SweepTable.on_multirun_end` after a grid sweep or an Optuna search; the table is printed
-and written to `<sweep dir>/results.csv`, and an Optuna search adds its best trial. Failed jobs
-(recorded by the train entry point instead of stopping the sweep) are rows with their error, and
-make the command exit non-zero once the table is out, so scripts and CI notice.
-"""
+"""The end of a multirun (grid or Optuna): one table of every job's overrides, status and final
+metrics, printed and written to `results.csv`. A failed job is a row with its error, and makes the
+command exit non-zero once the table is out, so scripts and CI notice."""
 
 import csv
 import os
@@ -67,15 +63,8 @@ def write_csv(path: Path, jobs: list[Job]) -> None:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         for job in jobs:
-            writer.writerow(
-                {
-                    "job": job.folder.name,
-                    "status": job.status,
-                    **job.overrides,
-                    **job.metrics,
-                    "error": job.error,
-                }
-            )
+            row = {"job": job.folder.name, "status": job.status, **job.overrides, **job.metrics}
+            writer.writerow({**row, "error": job.error})
 
 
 def table_text(jobs: list[Job]) -> str:
