@@ -9,6 +9,10 @@ from lightning_lessons.callbacks.plots import confusion_figure, decision_figure,
 from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 
 
+def predicted_classes(pl_module: L.LightningModule, x: torch.Tensor) -> torch.Tensor:
+    return pl_module.predict(x.to(pl_module.device)).argmax(dim=1).cpu()
+
+
 class DecisionRegions(EveryNEpochs):
     """The plane coloured by predicted class, the training points by their prediction, the accuracy in
     the title (the notes redraw this every 40 epochs)."""
@@ -24,23 +28,21 @@ class DecisionRegions(EveryNEpochs):
         xs = torch.linspace(float(low[0]), float(high[0]), self.resolution)
         ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
         mesh = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
-        grid_classes = pl_module.predict(mesh.to(pl_module.device)).argmax(dim=1).cpu()
-        predicted = pl_module.predict(x.to(pl_module.device)).argmax(dim=1).cpu()
+        grid = predicted_classes(pl_module, mesh).reshape(self.resolution, self.resolution)
+        predicted = predicted_classes(pl_module, x)
         accuracy = (predicted == y.cpu()).float().mean().item()
         shown = torch.linspace(0, len(x) - 1, min(len(x), self.max_points)).long()
         title = f"step {trainer.global_step}: training accuracy {accuracy:.1%}"
-        grid = grid_classes.reshape(self.resolution, self.resolution)
         figure = decision_figure((xs, ys), grid, x[shown].cpu(), predicted[shown], title)
         writer.add_figure("decision_regions", figure, trainer.global_step)
 
 
 class PredictionFigures(L.Callback):
-    """After each validation and after testing: a grid of digits with predicted and true labels
-    (`predictions/<split>`) and, if the module keeps one, the confusion matrix
-    (`confusion_matrix/<split>`).
+    """After each validation and after testing: digits with predicted and true labels
+    (`predictions/<split>`) and the module's confusion matrix if it keeps one (`confusion_matrix/<split>`).
 
-    The grid shows the split's first images, with up to a quarter of it given to mistakes found among
-    the first `search` images, so there is something to learn from even at 99% accuracy.
+    Up to a quarter of the grid shows mistakes from the first `search` images: something to learn from
+    even at 99% accuracy.
     """
 
     def __init__(self, num_images: int = 32, search: int = 1000) -> None:
@@ -49,12 +51,8 @@ class PredictionFigures(L.Callback):
         self.search = search
 
     def _examples(self, pl_module: L.LightningModule, images: torch.Tensor, target: torch.Tensor):
-        predicted = torch.cat(
-            [
-                pl_module.predict(chunk.to(pl_module.device)).argmax(dim=1).cpu()
-                for chunk in images[: self.search].split(500)
-            ]
-        )
+        chunks = images[: self.search].split(500)
+        predicted = torch.cat([predicted_classes(pl_module, chunk) for chunk in chunks])
         target = target[: self.search]
         shown = min(self.num_images, len(target))
         wrong = torch.nonzero(predicted != target).flatten()[: shown // 4]

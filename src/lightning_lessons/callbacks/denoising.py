@@ -10,10 +10,8 @@ from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 
 class DenoisingFigures(L.Callback):
     """After each validation and after testing: rows noisy / denoised / clean for the first
-    `num_images` images of the split (`denoising/<split>`), each row with its mean PSNR.
-
-    Validation noise is fixed (see `NoisyMNISTDataModule`), so the figures of successive epochs, and
-    of different runs with the same seed, show the same noisy images: only the reconstruction changes.
+    `num_images` images of the split (`denoising/<split>`), each row with its mean PSNR. Evaluation
+    noise is fixed (`NoisyMNISTDataModule`), so from figure to figure only the reconstruction changes.
     """
 
     def __init__(self, num_images: int = 16) -> None:

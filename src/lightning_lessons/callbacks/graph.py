@@ -8,9 +8,8 @@ from lightning_lessons.callbacks.tensorboard import tensorboard_writer
 
 
 class ModelGraph(L.Callback):
-    """The plain network (`pl_module.net`, not the LightningModule around it), traced once at fit
-    start on one training example, so the graph shows the lesson's own layers as a few named boxes
-    that open into their operations."""
+    """The plain network (`pl_module.net`, not the LightningModule), traced once at fit start on one
+    training example, so the graph shows the lesson's own layers as a few named boxes."""
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writer = tensorboard_writer(trainer)

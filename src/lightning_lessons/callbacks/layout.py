@@ -27,8 +27,7 @@ def add_layout_charts(writer: SummaryWriter, category: str, charts: Mapping[str,
 class ScalarsLayout(L.Callback):
     """One chart per quantity with its training and validation curves together (Custom Scalars tab),
     so over- and under-fitting show at a glance. `charts` maps a chart's title to the regular
-    expressions of the tags it draws, e.g. `loss: ["^(train|val)/loss$"]`; written once, at fit start.
-    """
+    expressions of the tags it draws, e.g. `loss: ["^(train|val)/loss$"]`."""
 
     def __init__(self, charts: Mapping[str, Sequence[str]], category: str = "train and validation") -> None:
         super().__init__()

@@ -34,25 +34,11 @@ def prediction_grid_figure(images: Tensor, predicted: Tensor, target: Tensor, co
     for index, (guess, truth) in enumerate(zip(predicted.tolist(), target.tolist(), strict=True)):
         row, column = divmod(index, columns)
         wrong = guess != truth
-        axes.text(
-            column * size + 2,
-            row * size + 8,
-            f"{guess}" + (f" ({truth})" if wrong else ""),
-            color="red" if wrong else "green",
-            fontsize=8,
-            fontweight="bold",
-        )
+        label, colour = (f"{guess} ({truth})", "red") if wrong else (f"{guess}", "green")
+        axes.text(column * size + 2, row * size + 8, label, color=colour, fontsize=8, fontweight="bold")
         if wrong:
-            axes.add_patch(
-                Rectangle(
-                    (column * size - 0.5, row * size - 0.5),
-                    size,
-                    size,
-                    fill=False,
-                    edgecolor="red",
-                    linewidth=2,
-                )
-            )
+            corner = (column * size - 0.5, row * size - 0.5)
+            axes.add_patch(Rectangle(corner, size, size, fill=False, edgecolor="red", linewidth=2))
     axes.set_axis_off()
     axes.set_title("predicted digit; mistakes in red with the true digit in brackets", fontsize="small")
     return figure
@@ -67,15 +53,8 @@ def confusion_figure(matrix: Tensor, title: str) -> Figure:
     for row in range(classes):
         for column in range(classes):
             value = int(matrix[row, column])
-            axes.text(
-                column,
-                row,
-                str(value),
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if value > high else "black",
-            )
+            colour = "white" if value > high else "black"
+            axes.text(column, row, str(value), ha="center", va="center", fontsize=7, color=colour)
     axes.set_xticks(range(classes))
     axes.set_yticks(range(classes))
     axes.set_xlabel("predicted")

@@ -12,10 +12,8 @@ class PRCurves(L.Callback):
     """After each validation, one curve per class (`pr_curve/<class>`): precision against recall as
     the threshold on that class's softmax probability goes from 0 to 1, one class against the rest.
 
-    The network's logits are taken by a forward hook during the validation batches only. Each batch
-    adds to counts of positives and negatives per class in `num_thresholds` buckets of probability
-    (TensorBoard's own PR curves use 127), so nothing grows with the split and, with several
-    processes, the counts are summed over all of them before the main one writes.
+    A forward hook takes the logits of validation batches into per-class counts in `num_thresholds`
+    probability buckets: nothing grows with the split, and processes just sum their counts.
     """
 
     def __init__(self, num_thresholds: int = 127) -> None:

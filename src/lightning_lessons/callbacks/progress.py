@@ -57,10 +57,8 @@ class LessonProgressBar(ProgressBar):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._enabled or not trainer.is_global_zero:
             return
-        self._every = max(1, trainer.max_epochs // self.lines)
-        self._total_steps = int(
-            trainer.estimated_stepping_batches
-        )  # once: Lightning works it out per call  # off a terminal, a line every this many
+        self._every = max(1, trainer.max_epochs // self.lines)  # off a terminal, a line every this many
+        self._total_steps = int(trainer.estimated_stepping_batches)  # once: Lightning works it out per call
         self._last_refresh = time.monotonic()
         if sys.stdout.isatty():
             self._progress = Progress(

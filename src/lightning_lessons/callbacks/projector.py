@@ -29,12 +29,11 @@ def layer_outputs(pl_module: L.LightningModule, layer: str, images: Tensor, chun
 
 class EmbeddingProjector(L.Callback):
     """Once, at the end of fit: what `layers` make of the first `num_images` images of `split`, in the
-    Projector, each point labelled with its class and drawn as its image (a sprite), so PCA, t-SNE or
-    UMAP show whether the classes fall apart into clusters.
+    Projector, each point labelled and drawn as its image, so PCA, t-SNE or UMAP show whether the
+    classes fall apart into clusters.
 
-    `layers` are submodule paths of the LightningModule: V1's penultimate activations are
-    `net.classifier.2` (the ReLU after `Linear(25088, 1024)`), an autoencoder's code is `net.encoder`,
-    and T1 lists both networks, `net` (transferred) and `scratch`. The data module supplies the images
+    `layers` are submodule paths of the LightningModule, e.g. `net.classifier.2` (V1's penultimate
+    activations) or `net.encoder` (an autoencoder's code). The data module supplies the images
     (`labelled_images`) and the label names (`class_names`).
     """
 
@@ -55,7 +54,7 @@ class EmbeddingProjector(L.Callback):
             writer.add_embedding(
                 layer_outputs(pl_module, layer, images),
                 metadata=[names[i] for i in labels.tolist()],
-                label_img=pictures,  # each point drawn as its image (a sprite)
+                label_img=pictures,
                 global_step=trainer.global_step,
                 tag=layer,
             )

@@ -34,11 +34,8 @@ class FitFigure(EveryNEpochs):
 
 
 class ParameterTracker(EveryNEpochs):
-    """Each learned weight and bias beside the value a perfect fit reaches, one chart per parameter.
-
-    Active when the data module knows its `target_parameters`; the charts are under TensorBoard's
-    Custom Scalars tab (`params/<name>` and `params/<name>_target` overlaid).
-    """
+    """Each learned weight and bias beside the value a perfect fit reaches, one chart per parameter
+    (Custom Scalars tab), when the data module knows its `target_parameters`."""
 
     def __init__(self, every_n_epochs: int = 80) -> None:
         super().__init__(every_n_epochs)

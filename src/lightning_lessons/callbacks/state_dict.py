@@ -10,9 +10,8 @@ PREDICTIONS = "predictions.pt"
 
 
 class SaveStateDict(L.Callback):
-    """At the end of training, the network's `state_dict` goes to `<run>/model.pt`, and its predictions
-    on the training inputs to `<run>/predictions.pt`: what a network reloaded from the file must reproduce
-    (the save_reload study checks it does, to the last bit)."""
+    """At the end of training: the network's `state_dict` to `<run>/model.pt`, and its predictions on the
+    training inputs to `<run>/predictions.pt`, which the save_reload study reproduces from the file."""
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
