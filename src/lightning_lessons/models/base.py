@@ -1,7 +1,5 @@
-"""The LightningModule every lesson builds on, in Lightning's own order: init, the evaluation loops
-(validation and test share `evaluate`), the optimizer, and the two guards every run keeps (a loss that
-stops being a number stops the run; a checkpoint carries the random state). Each family of lessons
-adds its own `training_step` in its own module."""
+"""The LightningModule every lesson builds on; each family of lessons adds its own `training_step`.
+Two guards every run keeps: a loss that is not a number stops it; a checkpoint carries the random state."""
 
 import math
 from collections.abc import Callable, Iterable

@@ -11,11 +11,9 @@ STAGES = ("val", "test")
 class ClassificationModule(LessonModule):
     """Any `nn.Module` that outputs one logit per class, trained with cross-entropy.
 
-    The notes put a sigmoid (C1) or a softmax (C2) in front of `CrossEntropyLoss`. That loss applies
-    log-softmax itself, so squashing first flattens its gradients and slows learning; here the
-    network's raw logits go to the loss, which is the fix. Accuracy is logged as `train/acc` (the
-    batch), `val/acc` and `test/acc` (the whole split, with torchmetrics); `confusion_matrix=True` also
-    accumulates a confusion matrix per split for the figures.
+    The notes put a sigmoid (C1) or a softmax (C2) in front of `CrossEntropyLoss`, which applies
+    log-softmax itself: squashing first flattens its gradients and slows learning, so here the raw
+    logits go to the loss. `confusion_matrix=True` keeps a confusion matrix per split for the figures.
     """
 
     TRAIN_METRICS = EVAL_METRICS = ("loss", "acc")

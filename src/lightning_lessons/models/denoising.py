@@ -23,8 +23,7 @@ def image_quality(stage: str, postfix: str = "") -> MetricCollection:
 class DenoisingModule(LessonModule):
     """Any autoencoder trained on `(noisy, clean)` batches to output the clean image (MSE by default).
 
-    Validation and test log MSE, PSNR and SSIM of the reconstruction (`val/psnr`, ...) and of the noisy
-    input itself (`val/psnr_noisy`, ...): the gap between the two is what the network has learned.
+    Evaluation scores the noisy input too (`val/psnr_noisy`, ...): the gap is what the network learned.
     """
 
     EVAL_METRICS = ("loss", *QUALITY, *(f"{name}_noisy" for name in QUALITY))

@@ -21,9 +21,8 @@ class GradientDescent:
 
 
 class StepCounter(Optimizer):
-    """An optimizer that changes nothing. Lightning counts a training step (`global_step`, which
-    checkpoints and the logs follow) when an optimizer steps; the notes' update is
-    written by hand in `training_step`, so this one only lets Lightning count it."""
+    """An optimizer that changes nothing: Lightning counts a step (`global_step`) when an optimizer
+    steps, and the notes' update is written by hand in `training_step`."""
 
     def __init__(self, params: Iterable[nn.Parameter]) -> None:
         super().__init__(params, {})
@@ -35,10 +34,8 @@ class StepCounter(Optimizer):
 class ManualRegressionModule(LessonModule):
     """The notes' loop over the parameters: `w -= lr * w.grad` under `no_grad`, then zero the gradient.
 
-    `gradients="autograd"` gets `w.grad` from `loss.backward()` (R1, R3, R5.2, R5.3);
-    `gradients="manual"` asks the network for its hand-written gradients (R5.1,
-    `TwoLayerNet.manual_gradients`), so no autograd graph is built at all.
-    """
+    `gradients="manual"` (R5.1) takes the network's hand-written gradients instead of `loss.backward()`,
+    so no autograd graph is built at all."""
 
     def __init__(
         self,

@@ -21,9 +21,8 @@ class MissingCheckpointError(CheckpointError):
 class PretrainedWeights:
     """The weights of one submodule (`module`, e.g. `net.features`) of a network trained by `lesson`.
 
-    `checkpoint` names the file; left unset, the newest run of `lesson` under `runs_dir` is used (its
-    best checkpoint, else its last), so `make train LESSON=<lesson>` is all a user has to do first.
-    No pretrained weights are downloaded: the lesson only transfers what this project trained.
+    Without a `checkpoint`, the newest run of `lesson` under `runs_dir` (best checkpoint, else last):
+    `make train LESSON=<lesson>` is all a user has to do first. Nothing is downloaded.
     """
 
     def __init__(
@@ -65,9 +64,7 @@ class PretrainedWeights:
         path = self.checkpoint_path()
         weights = read_checkpoint(path)["state_dict"]
         prefix = f"{self.module}."
-        state = {
-            name.removeprefix(prefix): value for name, value in weights.items() if name.startswith(prefix)
-        }
+        state = {name.removeprefix(prefix): w for name, w in weights.items() if name.startswith(prefix)}
         if not state:
             modules = sorted({name.rsplit(".", 2)[0] for name in weights})
             raise CheckpointError(
@@ -79,13 +76,8 @@ class PretrainedWeights:
 
 class TransferModule(ClassificationModule):
     """A classifier whose submodule `into` starts from `pretrained` weights, trained side by side with an
-    identical copy that starts from scratch (`scratch`), on the same batches, for the same steps.
-
-    Both copies start from the same random weights, so the transferred weights are the only
-    difference. Their losses are summed into one optimizer step; with disjoint parameters and a
-    per-parameter optimizer such as Adam, that is exactly two separate trainings. The transferred
-    network logs `acc`/`loss` as any classifier, the scratch one `acc_scratch`/`loss_scratch`, and
-    `acc_gain` is their difference: positive transfer above zero, negative below. `freeze=True`
+    identical copy from scratch (`scratch`): same random start, same batches, same steps, so the
+    transferred weights are the only difference. `acc_gain` is their accuracy difference. `freeze=True`
     keeps the transferred weights fixed (feature extraction); otherwise they are fine-tuned.
     """
 
