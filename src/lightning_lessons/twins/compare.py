@@ -1,9 +1,7 @@
 """`make compare LESSON=<name> [ARGS="key=value ..."]`: the Lightning lesson beside its plain twin.
 
-Both run here, one after the other, with the same seed and overrides: the lesson as a user runs it
-(TensorBoard, checkpoints and figures on, into a temporary folder unless `paths.output_dir` is given),
-the twin as the notes' loop. One table: the final weights side by side (each number for a small
-model, the largest difference per tensor otherwise), the last training loss, ms per step of each.
+Same seed and overrides; the lesson runs as a user runs it (TensorBoard, checkpoints and figures on),
+so its ms per step is the whole cost of the fit, not just the arithmetic.
 """
 
 import sys
@@ -24,9 +22,8 @@ SCALARS = 16  # up to this many numbers in all, every number gets a row
 
 
 class StepClock(L.Callback):
-    """Wall time between the first training batch end at or past `WARMUP` optimizer steps and the last
-    one, over the steps in between: the whole cost of the fit per step (validation, logging,
-    checkpoints and figures included)."""
+    """Wall time from the first training batch end at or past `WARMUP` optimizer steps to the last one
+    (validation, logging, checkpoints and figures included)."""
 
     def __init__(self) -> None:
         self.first: tuple[float, int] | None = None
@@ -52,12 +49,8 @@ def run_lesson(cfg: DictConfig) -> TwinRun:
     experiment.trainer.fit(experiment.model, datamodule=experiment.datamodule)
     model = experiment.model
     parameters = {name: p.detach().clone() for name, p in model.named_parameters()}
-    loss = experiment.trainer.callback_metrics.get("train/loss")
-    timed, seconds = clock.timed()
-    run = TwinRun(
-        parameters, float("nan") if loss is None else float(loss), model.global_step, timed, seconds
-    )
-    return run
+    loss = float(experiment.trainer.callback_metrics.get("train/loss", float("nan")))
+    return TwinRun(parameters, loss, model.global_step, *clock.timed())
 
 
 def largest_difference(twin: TwinRun, lesson: TwinRun) -> float:
@@ -74,30 +67,16 @@ def table(twin: TwinRun, lesson: TwinRun) -> str:
     for name, value in twin.parameters.items():
         other = lesson.parameters[name]
         if numbers <= SCALARS:
-            for index, (a, b) in enumerate(
-                zip(value.flatten().tolist(), other.flatten().tolist(), strict=True)
-            ):
+            pairs = zip(value.flatten().tolist(), other.flatten().tolist(), strict=True)
+            for index, (a, b) in enumerate(pairs):
                 label = name if value.numel() == 1 else f"{name}[{index}]"
                 rows.append((label, f"{a:.7g}", f"{b:.7g}", f"{abs(a - b):.3g}"))
         else:
-            shape = "x".join(map(str, value.shape))
+            label = f"{name} ({'x'.join(map(str, value.shape))})"
             diff = float((value.float() - other.float()).abs().max())
-            rows.append(
-                (
-                    f"{name} ({shape})",
-                    f"|w|max {value.abs().max():.4g}",
-                    f"{other.abs().max():.4g}",
-                    f"{diff:.3g}",
-                )
-            )
-    rows.append(
-        (
-            "train loss (last step)",
-            f"{twin.loss:.7g}",
-            f"{lesson.loss:.7g}",
-            f"{abs(twin.loss - lesson.loss):.3g}",
-        )
-    )
+            rows.append((label, f"|w|max {value.abs().max():.4g}", f"{other.abs().max():.4g}", f"{diff:.3g}"))
+    loss_diff = abs(twin.loss - lesson.loss)
+    rows.append(("train loss (last step)", f"{twin.loss:.7g}", f"{lesson.loss:.7g}", f"{loss_diff:.3g}"))
     rows.append(("steps", str(twin.steps), str(lesson.steps), ""))
     ratio = lesson.ms_per_step / twin.ms_per_step if twin.timed_steps and lesson.timed_steps else float("nan")
     rows.append(("ms per step", f"{twin.ms_per_step:.3f}", f"{lesson.ms_per_step:.3f}", f"{ratio:.2f}x"))
