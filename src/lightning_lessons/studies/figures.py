@@ -1,8 +1,7 @@
 """What each study adds to its table, and the one figure it draws, read back from its runs' own files.
 
-A view takes the study's folder and its completed jobs, adds its derived columns to the jobs' metrics
-(the sweep table shows them beside the final metrics), writes `<study folder>/<study>.png`, and returns
-lines to print under the table.
+A view adds its derived columns to the completed jobs' metrics, writes `<study folder>/<study>.png`,
+and returns lines to print under the table.
 """
 
 from collections.abc import Callable
@@ -67,8 +66,7 @@ def fitted(job: Job) -> Fit:
 
 def _axes(columns: int, width: float = 5.5) -> tuple[Figure, list]:
     figure = Figure(figsize=(width * columns, 4.2), dpi=90)
-    axes = figure.subplots(1, columns, squeeze=False)[0]
-    return figure, list(axes)
+    return figure, list(figure.subplots(1, columns, squeeze=False)[0])
 
 
 def _loss_axes(axes, jobs: list[Job], title: str) -> None:
@@ -118,7 +116,7 @@ def fitting(folder: Path, jobs: list[Job]) -> list[str]:
     """Gap = validation minus training loss: near zero for a network too small to fit (both high),
     large for one big enough to fit the training points' noise."""
     figure, (fit_axes, loss_axes) = _axes(2)
-    names, train, val = [], [], []
+    jobs = jobs[: len(COLORS)]  # one colour each
     for index, (job, color) in enumerate(zip(jobs, COLORS, strict=False)):
         job.metrics["gap"] = job.metrics["val/loss"] - job.metrics["train/loss"]
         fit = fitted(job)
@@ -128,15 +126,12 @@ def fitting(folder: Path, jobs: list[Job]) -> list[str]:
             _scatter(fit_axes, *fit.train, s=30, color="black", zorder=3, label="training points")
         grid, prediction = fit.curve()
         fit_axes.plot(grid[:, 0], prediction[:, 0], color=color, linewidth=1.5, label=job.folder.name)
-        names.append(job.folder.name)
-        train.append(job.metrics["train/loss"])
-        val.append(job.metrics["val/loss"])
     fit_axes.set_title("few training points, networks from small to large", fontsize="medium")
     fit_axes.legend(fontsize="x-small")
-    positions = torch.arange(len(names)).float()
-    loss_axes.bar(positions - 0.2, train, width=0.4, label="train/loss")
-    loss_axes.bar(positions + 0.2, val, width=0.4, label="val/loss")
-    loss_axes.set_xticks(positions.tolist(), names, fontsize="small")
+    positions = torch.arange(len(jobs)).float()
+    for offset, metric in ((-0.2, "train/loss"), (0.2, "val/loss")):
+        loss_axes.bar(positions + offset, [job.metrics[metric] for job in jobs], width=0.4, label=metric)
+    loss_axes.set_xticks(positions.tolist(), [job.folder.name for job in jobs], fontsize="small")
     loss_axes.set_yscale("log")
     loss_axes.set_title("final losses: the gap is over-fitting", fontsize="medium")
     loss_axes.legend(fontsize="small")
@@ -194,9 +189,8 @@ def save_reload(folder: Path, jobs: list[Job]) -> list[str]:
         job.metrics["reload_max_diff"] = float((trained - reloaded).abs().max())
         identical = torch.equal(trained, reloaded)
         lines.append(f"{job.folder.name}: reloaded predictions identical to the trained ones: {identical}")
-        lines.append("  x        " + " ".join(f"{v:7.3f}" for v in x[:, 0].tolist()))
-        lines.append("  trained  " + " ".join(f"{v:7.3f}" for v in trained[:, 0].tolist()))
-        lines.append("  reloaded " + " ".join(f"{v:7.3f}" for v in reloaded[:, 0].tolist()))
+        for name, values in (("x", x), ("trained", trained), ("reloaded", reloaded)):
+            lines.append(f"  {name:<9}" + " ".join(f"{v:7.3f}" for v in values[:, 0].tolist()))
         axes.plot(x[:, 0], trained[:, 0], color="tab:blue", linewidth=2, label="trained network")
         axes.scatter(
             x[:, 0], reloaded[:, 0], s=40, color="tab:orange", zorder=3, label="reloaded from model.pt"

@@ -1,9 +1,7 @@
 """`make studies` and `make study NAME=<study>`: the notes' concepts as ready-made experiments.
 
-A study (`conf/study/<name>.yaml`) is one or more Hydra multiruns of existing lessons, every job written
-into one folder, `<log_dir>/studies/<name>/<date>_<time>_<pid>/<job>/`, so `tensorboard --logdir` on it
-shows the study's runs side by side. It ends with one table (the sweep table of `sweeps.py`, with the
-study's own columns) and one figure (`study_results.py`).
+A study (`conf/study/<name>.yaml`) is Hydra multiruns of existing lessons, all into one folder so that
+`tensorboard --logdir` shows them side by side; it ends with one table and one figure (`figures.py`).
 """
 
 import subprocess
@@ -45,7 +43,7 @@ class Study:
 
     def commands(self, folder: Path, overrides: Sequence[str] = ()) -> list[list[str]]:
         """The command line of each multirun; `overrides` (e.g. shorter runs) come last and win."""
-        data_dir = [f"paths.data_dir={_mnist_dir()}"] if self.mnist else []
+        data_dir = [f"paths.data_dir={local_data_dir(CONF_DIR.parent)}"] if self.mnist else []
         return [
             [
                 sys.executable,
@@ -62,10 +60,6 @@ class Study:
             ]
             for multirun in self.multiruns
         ]
-
-
-def _mnist_dir() -> Path:
-    return local_data_dir(CONF_DIR.parent)
 
 
 def study_names() -> list[str]:
