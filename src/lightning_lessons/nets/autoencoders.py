@@ -10,9 +10,7 @@ from lightning_lessons.nets.mlp import MLP
 class DenseAutoencoder(nn.Module):
     """D1: `784 -> 128 -> ReLU -> 64 -> ReLU -> 32 -> ReLU`, then `32 -> 64 -> ReLU -> 128 -> ReLU -> 784`.
 
-    The notes feed the flattened image; here the network flattens it itself and returns the
-    reconstruction in the input's shape, so D1 and D2 share one training module, one loss and the
-    same image metrics.
+    It flattens the image itself and returns the input's shape, so D1 and D2 share one training module.
     """
 
     def __init__(self, in_features: int = 784, widths: Sequence[int] = (128, 64, 32)) -> None:

@@ -10,9 +10,7 @@ class MNISTConvNet(nn.Module):
     Dropout(0.5) -> Linear(1024, 10)`, 3x3 kernels with stride 1 and padding 1, exactly as the notes.
 
     `features` and `classifier` are separate so a later lesson can transfer the convolutional part.
-    `channels` and `hidden` (the notes' 64, 128 and 1,024 by default) exist for the tests: the same
-    network at a few thousand weights instead of 25.8 million trains, checkpoints and resumes in a
-    fraction of the time, which is what a test of those needs.
+    `channels` and `hidden` exist for the tests: a few thousand weights instead of 25.8 million.
     """
 
     def __init__(

@@ -12,9 +12,8 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "si
 class MLP(nn.Sequential):
     """`Linear -> ReLU -> ... -> Linear` through the given hidden widths (no activation at the end).
 
-    R4 is `MLP(1, [20], 1)`; R5's third and fourth variants are `MLP(1000, [100], 10)` and
-    `MLP(1000, [1000], 10)`. Being an `nn.Sequential`, it prints and indexes like the notes' models.
-    `activation` swaps the ReLUs for the notes' other two (`+model/activation=tanh`): the activations study.
+    R4 is `MLP(1, [20], 1)`. Being an `nn.Sequential`, it prints and indexes like the notes' models.
+    `activation` swaps the ReLUs for the notes' other two: the activations study.
     """
 
     def __init__(

@@ -1,14 +1,10 @@
 """A SLURM job that reaches its time limit is requeued and continues where it stopped, in its own folder.
 
-SLURM warns every task `signal_delay_s` before the limit (submitit asks for USR2; hand-written
-`sbatch --signal=USR1@120` scripts for USR1). `SlurmRequeue`, a callback of every lesson, takes both
-signals over in every process for the length of the fit (so Lightning's own SIGUSR1 handler stays out)
-and only notes them. At the end of the epoch in progress, the same one in every process, the fit stops
-with `last.ckpt` saved; `requeue_if_stopped` then requeues the job (through submitit's handler when
-submitit started it, else `scontrol requeue`) and ends the process without a result. SLURM starts the
-job again with the same id, in the same folder (`config.stamp`), and `requeued_checkpoint` continues
-from that `last.ckpt`. Lightning's handler would save from inside the signal handler, mid-step, and a
-run resumed mid-epoch does not see the uninterrupted run's batches; from an epoch's end it does.
+SLURM warns `signal_delay_s` before the limit (USR2 for submitit, USR1 for `sbatch --signal=USR1@120`).
+`SlurmRequeue` takes both signals over for the fit and only notes them; every process stops at the end
+of the same epoch with `last.ckpt` saved, `requeue_if_stopped` requeues the job, and the requeued job
+(same id, same folder) continues from it (`requeued_checkpoint`). Lightning's own handler would save
+mid-step, and a run resumed mid-epoch does not see the uninterrupted run's batches.
 """
 
 import logging
@@ -42,10 +38,8 @@ def requeued_checkpoint(last: Path) -> str | None:
 
 
 class SlurmRequeue(L.Callback):
-    """Stops the fit at the end of the epoch in which SLURM's time-limit signal arrives (see the module).
-
-    Does nothing outside a SLURM job, or without a checkpoint callback to save the state with.
-    """
+    """Stops the fit at the end of the epoch in which SLURM's time-limit signal arrives (see the module);
+    does nothing outside a SLURM job, or without a checkpoint callback to save the state with."""
 
     def __init__(self) -> None:
         super().__init__()
