@@ -18,9 +18,8 @@ from rich.progress import (
 class LessonProgressBar(ProgressBar):
     """A single bar over every training step of the fit, with the logged metrics beside it.
 
-    Lightning's own bars restart every epoch, which for a 10,000-epoch lesson means 10,000 bars.
-    When the output is not a terminal (CI, `nohup`, a pipe) it prints concise lines instead: one every
-    `max_epochs / lines` epochs, and inside a long epoch one every `line_seconds`, so logs stay readable.
+    Lightning's own bars restart every epoch: 10,000 bars for a 10,000-epoch lesson. Off a terminal it
+    prints a line every `max_epochs / lines` epochs, and every `line_seconds` inside a long epoch.
     """
 
     def __init__(
@@ -92,9 +91,8 @@ class LessonProgressBar(ProgressBar):
                 self._progress.update(self._task, status=self._status(trainer))
         elif now - self._last_refresh > self.line_seconds and batch_idx + 1 < trainer.num_training_batches:
             self._last_refresh = now
-            print(
-                f"{self._status(trainer)}  (step {batch_idx + 1}/{trainer.num_training_batches})", flush=True
-            )
+            where = f"step {batch_idx + 1}/{trainer.num_training_batches}"
+            print(f"{self._status(trainer)}  ({where})", flush=True)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._enabled or self._progress is not None or not trainer.is_global_zero:

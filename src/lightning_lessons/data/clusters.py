@@ -9,9 +9,8 @@ from lightning_lessons.errors import ConfigError
 class GaussianClustersDataModule(TensorDataModule):
     """Cluster `k` is `torch.normal(means[k] * ones(n, 2), stds[k])` with label `k`, as in the notes.
 
-    The training split has the notes' `sizes`; validation and test draw `n_val` and `n_test` fresh
-    points per cluster from the same distributions, each split from its own seeded generator.
-    """
+    Training has the notes' `sizes`; validation and test draw fresh points, each split from its own
+    seeded generator."""
 
     def __init__(
         self,

@@ -13,9 +13,7 @@ from lightning_lessons.errors import DataError
 def load_digit(path: str | Path) -> Tensor:
     """A `28 x 28` float image in [0, 1], white digit on black, like an MNIST test image.
 
-    MNIST's digits were size-normalised into a 20 x 20 box (aspect kept) and centred by their
-    centre of mass in a 28 x 28 field; this does the same for any size and colour of picture, and
-    inverts dark-on-light drawings first.
+    As MNIST's were: fitted into a 20 x 20 box (aspect kept), centred by centre of mass in 28 x 28.
     """
     try:
         with Image.open(path) as opened:

@@ -51,9 +51,7 @@ class TensorLoader:
         self.rank, self.world_size, self.even = rank, world_size, even
         self.share = -(-self.size // world_size) if even else len(range(rank, self.size, world_size))
         self.batch_size = batch_size if batch_size and batch_size < self.share else None
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.seed = seed
+        self.shuffle, self.drop_last, self.seed = shuffle, drop_last, seed
         self.repeat = repeat if self.batch_size is None else 1
         self.sampler = EpochSeed()
         self.batch_sampler = None

@@ -60,10 +60,7 @@ class NoisyMNISTDataModule(MNISTDataModule):
         splits = super().build_splits()
         # Image numbers: training-file images by their index, test-file images after all of those.
         train_file_size = len(self.indices["train"]) + len(self.indices["val"])
-        numbers = {
-            "val": self.indices["val"],
-            "test": train_file_size + torch.arange(len(splits["test"][0])),
-        }
+        numbers = {"val": self.indices["val"], "test": train_file_size + torch.arange(len(splits["test"][0]))}
         pairs: dict[str, Split] = {"train": (splits["train"][0],)}
         for name, image_numbers in numbers.items():
             clean, self.labels[name] = splits[name]

@@ -57,12 +57,10 @@ class SyntheticRegressionDataModule(TensorDataModule):
         self.low, self.high = low, high
         self.weights = list(weights) if weights is not None else [1.0] * n_features
         self.bias = bias
-        self.noise = noise
-        self.noise_scale = noise_scale
+        self.noise, self.noise_scale = noise, noise_scale
         self.points = None if x is None else (torch.tensor(x).unsqueeze(1), torch.tensor(y).unsqueeze(1))
         self.sizes = {"train": n_samples, "val": n_val, "test": n_test}
-        self.outliers = outliers
-        self.outlier_shift = outlier_shift
+        self.outliers, self.outlier_shift = outliers, outlier_shift
 
     def build_splits(self) -> dict[str, Split]:
         if self.points is not None:

@@ -53,9 +53,8 @@ class LessonModule(L.LightningModule):
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
 
     def logging_step(self) -> bool:
-        """Whether the loggers write this training step (every `trainer.log_every_n_steps`, and each
-        epoch's last). `self.log` costs more than a whole update of the small lessons, so their
-        `training_step` calls it only then."""
+        """Whether the loggers write this training step: `self.log` costs more than a whole update of
+        the small lessons, so their `training_step` calls it only then."""
         every = self.trainer.log_every_n_steps
         return self.trainer.is_last_batch or (every > 0 and (self.global_step + 1) % every == 0)
 

@@ -44,13 +44,10 @@ class Study:
     def commands(self, folder: Path, overrides: Sequence[str] = ()) -> list[list[str]]:
         """The command line of each multirun; `overrides` (e.g. shorter runs) come last and win."""
         data_dir = [f"paths.data_dir={local_data_dir(CONF_DIR.parent)}"] if self.mnist else []
+        train = [sys.executable, "-m", "lightning_lessons.train", "-m", *self.common]
         return [
             [
-                sys.executable,
-                "-m",
-                "lightning_lessons.train",
-                "-m",
-                *self.common,
+                *train,
                 *multirun.overrides,
                 *data_dir,
                 *overrides,

@@ -16,8 +16,8 @@ WARMUP = 3  # steps before timing starts: the first ones pay for allocations and
 
 @dataclass
 class TwinRun:
-    """A twin's trained weights, named as in the lesson's LightningModule (`net.weight`, ...), its last
-    training loss, and how long its steps took after the warm-up."""
+    """A twin's trained weights, named as in the lesson's LightningModule, its last training loss, and
+    how long its steps took after the warm-up."""
 
     parameters: dict[str, Tensor]
     loss: float
@@ -116,10 +116,10 @@ def named(**modules: nn.Module) -> dict[str, Tensor]:
 Step = Callable[[tuple[Tensor, ...]], Tensor]
 
 
-def train(cfg: DictConfig, datamodule: TensorDataModule, step: Step) -> tuple[float, StepClock]:
-    """Run `step` on every batch; returns the last loss and the clock."""
+def train(cfg: DictConfig, datamodule: TensorDataModule, step: Step, **modules: nn.Module) -> TwinRun:
+    """Run `step` on every batch; returns the `modules`' weights, the last loss and the step times."""
     clock, last = StepClock(), None
     for batch in batches(cfg, datamodule):
         last = step(batch)
         clock.tick()
-    return (float("nan") if last is None else float(last)), clock
+    return clock.finish(TwinRun(named(**modules), float("nan") if last is None else float(last), 0))

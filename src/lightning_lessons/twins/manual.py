@@ -4,7 +4,7 @@ import torch
 from omegaconf import DictConfig
 from torch import Tensor
 
-from lightning_lessons.twins.common import TwinRun, loss_function, named, network, prepare, train
+from lightning_lessons.twins.common import TwinRun, loss_function, network, prepare, train
 
 
 def run(cfg: DictConfig) -> TwinRun:
@@ -27,5 +27,4 @@ def run(cfg: DictConfig) -> TwinRun:
                     p.grad.zero_()
         return loss.detach()
 
-    loss, clock = train(cfg, datamodule, step)
-    return clock.finish(TwinRun(named(net=net), loss, 0))
+    return train(cfg, datamodule, step, net=net)

@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
-from lightning_lessons.twins.common import TwinRun, images, loss_function, named, network, prepare, train
+from lightning_lessons.twins.common import TwinRun, images, loss_function, network, prepare, train
 
 
 def run(cfg: DictConfig) -> TwinRun:
@@ -32,5 +32,4 @@ def run(cfg: DictConfig) -> TwinRun:
         optimizer.step()
         return loss.detach()
 
-    loss, clock = train(cfg, datamodule, step)
-    return clock.finish(TwinRun(named(net=net, scratch=scratch), loss, 0))
+    return train(cfg, datamodule, step, net=net, scratch=scratch)
