@@ -5,11 +5,8 @@ from torch import Tensor, nn
 
 
 class ScratchLinear(nn.Module):
-    """`x @ weight + bias` with both initialised by `torch.rand`, as the notes do (R1, R3).
-
-    R1 in the notes stacks `x` with a column of ones and learns `w = rand(2)`: the same model, with
-    `w[0]` the weight and `w[1]` the bias, which is how it is written here.
-    """
+    """`x @ weight + bias` with both initialised by `torch.rand`, as the notes do (R1, R3). R1's
+    `w = rand(2)` over `x` stacked with ones is the same model: `w[0]` the weight, `w[1]` the bias."""
 
     def __init__(self, in_features: int = 1, out_features: int = 1) -> None:
         super().__init__()

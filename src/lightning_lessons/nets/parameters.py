@@ -5,10 +5,7 @@ from torch import nn
 
 def scalar_parameters(module: nn.Module, limit: int = 16) -> dict[str, float]:
     """`{"weight": 1.01, "bias": 0.6}` for a small model, `{}` when it has more than `limit` numbers.
-
-    Names follow the parameters (`weight[2]` for the third entry of a multi-entry tensor), which is
-    how data modules name the parameters they were generated with, so the two line up.
-    """
+    Named (`weight[2]`, ...) as data modules name their generating parameters, so the two line up."""
     params = dict(module.named_parameters())
     if sum(p.numel() for p in params.values()) > limit:
         return {}
