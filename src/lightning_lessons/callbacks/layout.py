@@ -13,10 +13,7 @@ _LAYOUTS: WeakKeyDictionary[SummaryWriter, dict[str, dict[str, list]]] = WeakKey
 
 def add_layout_charts(writer: SummaryWriter, category: str, charts: Mapping[str, Sequence[str]]) -> None:
     """Add multi-line charts (title: tag regexes) to the run's Custom Scalars layout under `category`.
-
-    TensorBoard shows one layout per run, the last one written: each callback that adds charts
-    rewrites the run's whole layout, so none replaces another's charts.
-    """
+    TensorBoard shows the last layout written, so each call rewrites the whole layout: none is lost."""
     layout = _LAYOUTS.setdefault(writer, {})
     layout.setdefault(category, {}).update(
         {title: ["Multiline", list(tags)] for title, tags in charts.items()}
