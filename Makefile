@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 LESSON ?= linear_regression
+# Only a LESSON the user gave: `make train ARGS="resume=<run>"` resumes that run's own lesson.
+LESSON_ARG := $(if $(filter file,$(origin LESSON)),,lesson=$(LESSON))
 ARGS   ?=
 PORT   ?= 6006
 LOGS   ?=
@@ -23,8 +25,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install the project
 
-train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="trainer.max_steps=2000"
-	$(PY) -m lightning_lessons.train lesson=$(LESSON) $(ARGS)
+train: $(STAMP)  ## run a lesson: make train LESSON=nonlinear_regression ARGS="epochs=2000"
+	$(PY) -m lightning_lessons.train $(LESSON_ARG) $(ARGS)
 
 sweep: $(STAMP)  ## every combination, one table: make sweep LESSON=logistic_regression ARGS="seed=1,2,3"
 	$(PY) -m lightning_lessons.train -m lesson=$(LESSON) $(ARGS)

@@ -40,7 +40,7 @@ from lightning_lessons.results.runs import lesson_runs
         ),
         (
             ["trainer.max_epochs=0"],
-            "trainer.max_epochs=0 is out of range: must be >= 1 (-1: no limit)",
+            "trainer.max_epochs=0 is out of range: must be >= 1 and <= 1e+06",
         ),
         (["seed=-1"], "seed=-1 is out of range: must be >= 0 and < 4.29497e+09"),
         (["num_threads=0"], "num_threads=0 is out of range"),

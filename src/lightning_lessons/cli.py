@@ -10,6 +10,7 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.utils import get_object
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -119,6 +120,11 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
 
 KEYS = ("resume", "ckpt_path")  # replaced by the resumed run's own overrides and its last.ckpt
 PINNED = ("paths.data_dir", "paths.log_dir")  # taken from the run's saved config unless given anew
+# What a run computes: a resume that changed any of it would continue one run as another. Within
+# them, keys that only say where files are or how fast data is fed may change.
+MATHS = ("lesson_name", "seed", "data_fraction", "monitor", "model", "data")
+MATHS_TRAINER = ("precision", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
+NOT_MATHS = ("num_workers", "pin_memory", "download", "eval_batch_size")
 
 
 def resume_target(argv: Sequence[str]) -> str | None:
@@ -168,18 +174,85 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
         raise ResumeError("resume continues one run; it does not combine with -m (multirun)")
     rest = without_resume(args)
     run = find_run(target, rest)
+    if run.busy():
+        raise ResumeError(f"{run.folder} is running now (another process holds its lock): let it finish")
     resumable_checkpoint(run.last)
+    saved = run.config()
+    typed = {override_key(a): a.partition("=")[2] for a in rest}
+    if typed.get("lesson", saved.lesson_name) != saved.lesson_name:
+        raise ResumeError(
+            f"{run.folder} is a run of lesson {saved.lesson_name}, not {typed['lesson']}: "
+            f"resume it without lesson=, or start a new run of {typed['lesson']}"
+        )
+    # The lesson comes from the run itself (a Makefile's default LESSON does not override it).
+    rest = [a for a in rest if override_key(a) != "lesson"]
     given = {override_key(a) for a in rest}
-    kept = [o for o in run.saved_overrides() if override_key(o) not in given | set(KEYS)]
+    kept = [f"lesson={saved.lesson_name}"]
+    kept += [o for o in run.saved_overrides() if override_key(o) not in given | {*KEYS, "lesson"}]
     # A full-batch run resumed for longer keeps the size of its Lightning epochs, so its checkpoint's
     # epoch count still means the same steps.
-    saved = run.config()
     per_epoch = OmegaConf.select(saved, "data.steps_per_epoch")
     if per_epoch is not None and saved.data.batch_size is None and "data.steps_per_epoch" not in given:
         kept.append(f"data.steps_per_epoch={per_epoch}")
     cfg = composed([*kept, *rest])
+    changed = maths_changes(saved, cfg, list(given))
+    if changed:
+        raise ResumeError(
+            f"a resume continues the run as it was; it cannot change {', '.join(changed)}. "
+            "Start a new run with these settings instead"
+        )
     refuse_finished(run, cfg)
     return [*kept, *rest, *pinned_paths(run, cfg), f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
+
+
+def _flat(node: object, prefix: str) -> dict[str, object]:
+    if isinstance(node, dict):
+        return {k: v for key, item in node.items() for k, v in _flat(item, f"{prefix}.{key}").items()}
+    return {prefix: node}
+
+
+def maths_settings(cfg: DictConfig) -> dict[str, object]:
+    """What a run computes, resolved and flattened to `key: value`."""
+    picked = {key: OmegaConf.select(cfg, key) for key in MATHS}
+    picked |= {f"trainer.{key}": OmegaConf.select(cfg, f"trainer.{key}") for key in MATHS_TRAINER}
+    flat: dict[str, object] = {}
+    for key, value in picked.items():
+        flat |= _flat(
+            OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value, key
+        )
+    return {k: v for k, v in flat.items() if not k.endswith("_dir") and k.rpartition(".")[2] not in NOT_MATHS}
+
+
+def maths_changes(saved: DictConfig, cfg: DictConfig, typed: Sequence[str]) -> list[str]:
+    """`key (then -> now)` for each setting that would make a resume compute another run: the run's
+    own settings, and those the command line adds (a key the run did not have is a newer default)."""
+    then, now = maths_settings(saved), maths_settings(cfg)
+    added = [key for key in now if key not in then and any(key.startswith(t) for t in typed)]
+    return [
+        f"{key} ({then.get(key)} -> {now.get(key)})"
+        for key in [*then, *added]
+        if then.get(key) != now.get(key)
+    ]
+
+
+def resumed_folder(argv: Sequence[str]) -> str | None:
+    """The run folder a command line names for Hydra (`hydra.run.dir=...`), as given."""
+    folders = [a.partition("=")[2].strip("'\"") for a in argv if override_key(a) == "hydra.run.dir"]
+    return folders[-1] if folders else None
+
+
+def run_dir_problem(argv: Sequence[str]) -> str | None:
+    """Two runs never share a folder: a new run into a folder that already holds files is refused.
+    (Lightning's DDP processes after the first are started with their run's folder, and are let be.)"""
+    folder = resumed_folder(argv)
+    if folder is None or RESUMING in argv or rank_zero_only.rank != 0:
+        return None
+    if Path(folder).is_dir() and any(Path(folder).iterdir()):
+        return (
+            f"hydra.run.dir={folder} already holds files: a new run needs a folder of its own "
+            f"(to continue the run there: resume={folder})"
+        )
+    return None
 
 
 def pinned_paths(run: Run, cfg: DictConfig) -> list[str]:

@@ -104,8 +104,10 @@ BOUNDS: dict[str, Bound] = {
     "num_workers": NOT_NEGATIVE,
     "data_fraction": Bound(low=0, high=1, low_open=True),
     "min_free_mb": NOT_NEGATIVE,
-    "epochs": AT_LEAST_ONE,
-    "max_epochs": Bound(low=1, special=(-1,), meaning="-1: no limit"),
+    # A lesson has a length (Lightning's -1, "forever", is refused), and one that a progress line can
+    # still follow.
+    "epochs": Bound(low=1, high=10**7),
+    "max_epochs": Bound(low=1, high=10**6),
     "min_epochs": NOT_NEGATIVE,
     "max_steps": Bound(low=1, special=(-1,), meaning="-1: no limit"),
     "num_nodes": AT_LEAST_ONE,

@@ -4,7 +4,9 @@ The flow, top to bottom: check the command line (`main`), build data, model and 
 config (`build`), fit, test the best checkpoint, record the results (`train`)."""
 
 import math
+import shutil
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +14,19 @@ import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.model_summary import ModelSummary
 from omegaconf import DictConfig
 
-from lightning_lessons.cli import check_command_line, resume_arguments
+from lightning_lessons.callbacks.interrupt import MID_EPOCH, InterruptCheckpoint
+from lightning_lessons.cli import check_command_line, resume_arguments, resumed_folder, run_dir_problem
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
-from lightning_lessons.errors import ResumeError, UserError, fail, user_error
+from lightning_lessons.errors import ResumeError, TrainingDiverged, UserError, fail, user_error
 from lightning_lessons.experiment import build
 from lightning_lessons.results.checkpoints import resumable_checkpoint
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
-from lightning_lessons.results.runs import Run
-from lightning_lessons.results.summary import finish_run, record_failure
+from lightning_lessons.results.runs import RESUMING, Run
+from lightning_lessons.results.summary import finish_run, record_failure, record_interruption
 from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
 
 
@@ -35,7 +39,7 @@ def checkpoint_to_resume(cfg: DictConfig, run: Run) -> str | None:
     if cfg.ckpt_path == "last" and not path.is_file():
         raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
     checkpoint = resumable_checkpoint(path)
-    if checkpoint["epoch"] + 1 >= cfg.trainer.max_epochs:
+    if checkpoint["epoch"] + (0 if checkpoint.get(MID_EPOCH) else 1) >= cfg.trainer.max_epochs:
         raise ResumeError(
             f"{path} has trained {checkpoint['epoch'] + 1} Lightning epochs ({checkpoint['global_step']} "
             f"steps), and this run asks for {cfg.trainer.max_epochs}: nothing would train. Ask for more "
@@ -45,8 +49,38 @@ def checkpoint_to_resume(cfg: DictConfig, run: Run) -> str | None:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit the lesson the config describes, test its best checkpoint, and record the results."""
+    """Fit the lesson the config describes, test its best checkpoint, and record the results. The main
+    process holds the run folder's lock throughout: two runs never write into one folder."""
     run = Run(Path(cfg.paths.output_dir))
+    main_process = rank_zero_only.rank == 0
+    with run.lock() if main_process else nullcontext():
+        try:
+            return fit_and_record(cfg, run)
+        except Exception as error:
+            mistake = user_error(error)
+            if main_process and mistake is not None and not isinstance(mistake, TrainingDiverged):
+                undo_start(cfg, run)
+            raise
+
+
+# A resumed run's files as they were before this process started (`main`): a resume that fails before
+# it trains puts them back, so a failed command leaves the run as it was.
+RESUMED_FILES: dict[str, bytes] | None = None
+
+
+def undo_start(cfg: DictConfig, run: Run) -> None:
+    """Leave no trace of a start that failed before training: a resumed run gets its files back, a new
+    single run's folder goes (a sweep's failed job stays, for the sweep's table)."""
+    if cfg.ckpt_path == "last":
+        if RESUMED_FILES is not None:
+            run.restore(RESUMED_FILES)
+    elif run.checkpoint() is None and not (
+        HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    ):
+        shutil.rmtree(run.folder, ignore_errors=True)
+
+
+def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
     run.save_config(cfg)
     ckpt_path = checkpoint_to_resume(cfg, run) or requeued_checkpoint(run.last)
     experiment = build(cfg)
@@ -58,7 +92,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if not cfg.trainer.get("enable_model_summary"):
             print(ModelSummary(model, max_depth=1), flush=True)
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SystemExit:  # how Lightning ends a fit on Ctrl+C or SIGTERM
+        signum = next((c.signum for c in trainer.callbacks if isinstance(c, InterruptCheckpoint)), None)
+        if signum is None:
+            raise
+        record_interruption(cfg, trainer, run, signum)
+        raise SystemExit(128 + signum) from None  # what shells expect: 130 for SIGINT, 143 for SIGTERM
     requeue_if_stopped(trainer)  # stopped for SLURM's time-limit signal: the job runs again from here
 
     metrics = {name: float(value) for name, value in sorted(trainer.callback_metrics.items())}
@@ -101,13 +142,16 @@ def main() -> None:
     """Check the command line (and resolve a resume) before Hydra makes a run folder."""
     register_resolvers()
     argv = sys.argv[1:]
+    global RESUMED_FILES
     try:
         argv = resume_arguments(argv)  # the resumed run's own overrides, the new ones on top
-        problem = check_command_line(argv)
+        problem = check_command_line(argv) or run_dir_problem(argv)
     except UserError as error:
         problem = str(error)
     if problem:
         fail(problem)
+    if RESUMING in argv:
+        RESUMED_FILES = Run(Path(resumed_folder(argv))).files()
     sys.argv[1:] = argv  # Hydra reads the command line itself
     _hydra_main()
 

@@ -14,10 +14,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
@@ -39,6 +41,7 @@ RENAMED = {
         "lightning.pytorch.loggers.TensorBoardLogger"
     ),
 }
+LOCK = ".lock"
 RESUMING = "ckpt_path=last"  # what a resumed run is given (cli.resume_arguments): its own last.ckpt
 
 
@@ -79,6 +82,52 @@ class Run:
     @property
     def error_path(self) -> Path:
         return self.folder / "error.txt"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Held by a run's main process while it runs. An flock: the operating system drops it when the
+        process dies, so a killed run leaves no stale lock (a requeue or restart takes it again)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.folder / LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunFolderError(f"{self.folder} is in use: another run is writing into it now") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def busy(self) -> bool:
+        """Whether a live process holds the run's lock (without a lock file: no, and none is made)."""
+        if not (self.folder / LOCK).is_file():
+            return False
+        try:
+            with self.lock():
+                return False
+        except RunFolderError:
+            return True
+
+    def files(self) -> dict[str, bytes]:
+        """Every file of the run but its checkpoints, by relative path: what `restore` puts back."""
+        paths = [
+            p
+            for p in self.folder.rglob("*")
+            if p.is_file() and p.relative_to(self.folder).parts[0] != CHECKPOINTS
+        ]
+        return {str(path.relative_to(self.folder)): path.read_bytes() for path in paths}
+
+    def restore(self, files: dict[str, bytes]) -> None:
+        """Put the run's files back as `files` held them, removing those added since."""
+        for name in self.files().keys() - files.keys():
+            (self.folder / name).unlink()
+        for name, content in files.items():
+            path = self.folder / name
+            if not path.is_file() or path.read_bytes() != content:
+                # A new file under the old name: a log handler still open on the old one writes there.
+                partial = path.with_name(f".{path.name}.restore")
+                partial.write_bytes(content)
+                os.replace(partial, path)
 
     def is_run(self) -> bool:
         return self.config_path.is_file()

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import signal
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -99,19 +101,34 @@ def task_overrides() -> list[str]:
     return [override for override in typed if override != RESUMING]
 
 
+def write_status(cfg: DictConfig, run: Run, status: str, **details: Any) -> None:
+    """A `metrics.json` for a run that did not complete: what it was, and why it stopped."""
+    result = {"lesson": cfg.lesson_name, "status": status, "seed": cfg.seed, "overrides": task_overrides()}
+    run.folder.mkdir(parents=True, exist_ok=True)
+    run.metrics_path.write_text(json.dumps({**result, **details}, indent=2) + "\n")
+
+
 def record_failure(cfg: DictConfig, error: BaseException, message: str, run: Run) -> None:
     """Leave a failed job's traceback (`error.txt`) and a `metrics.json` saying why, for the sweep's table."""
-    run.folder.mkdir(parents=True, exist_ok=True)
+    write_status(cfg, run, "failed", error=message)
     run.error_path.write_text("".join(traceback.format_exception(error)))
-    result = {
-        "lesson": cfg.lesson_name,
-        "status": "failed",
-        "seed": cfg.seed,
-        "overrides": task_overrides(),
-        "error": message,
-    }
-    run.metrics_path.write_text(json.dumps(result, indent=2) + "\n")
     log.error(f"failed: {message}\n  traceback in {_shown(run.error_path)}")
+
+
+def record_interruption(cfg: DictConfig, trainer: L.Trainer, run: Run, signum: signal.Signals) -> None:
+    """Record an interrupted run as such, and say the one command that continues it."""
+    if not trainer.is_global_zero:
+        return
+    kept = "saved where it stopped" if trainer.world_size == 1 else "kept from the last epoch's end"
+    write_status(
+        cfg, run, "interrupted", signal=signum.name, epochs=trainer.current_epoch, steps=trainer.global_step
+    )
+    print(
+        f"\n{signum.name}: {cfg.lesson_name} stopped at step {trainer.global_step}; last.ckpt {kept}.\n"
+        f'resume it with: make train ARGS="resume={_shown(run.folder)}"',
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _shown(path: str | Path) -> str:
