@@ -1,5 +1,6 @@
 """Where the configs live, the resolvers they use, and how a list of overrides becomes a config."""
 
+import math
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,7 +25,8 @@ def chunk(epochs: int, times: int, batch_size: int | None) -> int:
     about `times` times a run. With mini-batches, 1: an epoch is a pass over the data."""
     if batch_size is not None:
         return 1
-    return max(d for d in range(1, max(1, epochs // times) + 1) if epochs % d == 0)
+    pairs = [(d, epochs // d) for d in range(1, math.isqrt(epochs) + 1) if epochs % d == 0]
+    return max(d for pair in pairs for d in pair if d <= max(1, epochs // times))
 
 
 def log_every(epochs: int, batch_size: int | None) -> int:

@@ -18,34 +18,16 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.model_summary import ModelSummary
 from omegaconf import DictConfig
 
-from lightning_lessons.callbacks.interrupt import MID_EPOCH, InterruptCheckpoint
+from lightning_lessons.callbacks.interrupt import InterruptCheckpoint
 from lightning_lessons.cli import check_command_line, resume_arguments, resumed_folder, run_dir_problem
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
-from lightning_lessons.errors import ResumeError, TrainingDiverged, UserError, fail, user_error
+from lightning_lessons.errors import TrainingDiverged, UserError, fail, user_error
 from lightning_lessons.experiment import build
-from lightning_lessons.results.checkpoints import resumable_checkpoint
+from lightning_lessons.results.checkpoints import checkpoint_to_resume
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.summary import finish_run, record_failure, record_interruption
 from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
-
-
-def checkpoint_to_resume(cfg: DictConfig, run: Run) -> str | None:
-    """The checkpoint a fit starts from: `last` is this run's own last.ckpt (resume); checked readable
-    now, not deep in fit."""
-    if not cfg.ckpt_path:
-        return None
-    path = run.last if cfg.ckpt_path == "last" else Path(cfg.ckpt_path)
-    if cfg.ckpt_path == "last" and not path.is_file():
-        raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
-    checkpoint = resumable_checkpoint(path)
-    if checkpoint["epoch"] + (0 if checkpoint.get(MID_EPOCH) else 1) >= cfg.trainer.max_epochs:
-        raise ResumeError(
-            f"{path} has trained {checkpoint['epoch'] + 1} Lightning epochs ({checkpoint['global_step']} "
-            f"steps), and this run asks for {cfg.trainer.max_epochs}: nothing would train. Ask for more "
-            "epochs (for a full-batch lesson with the checkpoint's run's data.steps_per_epoch)"
-        )
-    return str(path)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -82,7 +64,9 @@ def undo_start(cfg: DictConfig, run: Run) -> None:
 
 def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
     run.save_config(cfg)
-    ckpt_path = checkpoint_to_resume(cfg, run) or requeued_checkpoint(run.last)
+    ckpt_path = checkpoint_to_resume(cfg.ckpt_path, run, cfg.trainer.max_epochs) or requeued_checkpoint(
+        run.last
+    )
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
     if trainer.is_global_zero:

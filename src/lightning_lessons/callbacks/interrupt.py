@@ -6,7 +6,7 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-MID_EPOCH = "interrupted_mid_epoch"  # a checkpoint key: this one was saved inside an epoch
+from lightning_lessons.results.checkpoints import MID_EPOCH
 
 
 class InterruptCheckpoint(L.Callback):
@@ -28,7 +28,7 @@ class InterruptCheckpoint(L.Callback):
         elif isinstance(exception, SIGTERMException):
             self.signum = signal.SIGTERM
         if self.signum is not None and trainer.world_size == 1:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # the whole state: a resume needs it
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         checkpoint[MID_EPOCH] = self.signum is not None

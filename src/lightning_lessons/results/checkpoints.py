@@ -7,7 +7,10 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins import TorchCheckpointIO
 
-from lightning_lessons.errors import CheckpointError
+from lightning_lessons.errors import CheckpointError, ResumeError
+from lightning_lessons.results.runs import Run
+
+MID_EPOCH = "interrupted_mid_epoch"  # a checkpoint key: this one was saved inside an epoch (Ctrl+C)
 
 
 def read_checkpoint(path: str | Path, training: bool = False) -> dict[str, Any]:
@@ -45,6 +48,23 @@ def resumable_checkpoint(path: str | Path) -> dict[str, Any]:
             "in one Lightning step: it can be evaluated (make eval) and transferred from, not resumed"
         )
     return checkpoint
+
+
+def checkpoint_to_resume(ckpt_path: str | None, run: Run, max_epochs: int) -> str | None:
+    """The checkpoint a fit starts from (`last`: the run's own last.ckpt), checked now, not deep in fit."""
+    if not ckpt_path:
+        return None
+    path = run.last if ckpt_path == "last" else Path(ckpt_path)
+    if ckpt_path == "last" and not path.is_file():
+        raise ResumeError(f"cannot resume {run.folder}: it has no {path.relative_to(run.folder)}")
+    checkpoint = resumable_checkpoint(path)
+    if checkpoint["epoch"] + (0 if checkpoint.get(MID_EPOCH) else 1) >= max_epochs:
+        raise ResumeError(
+            f"{path} has trained {checkpoint['epoch'] + 1} Lightning epochs ({checkpoint['global_step']} "
+            f"steps), and this run asks for {max_epochs}: nothing would train. Ask for more "
+            "epochs (for a full-batch lesson with the checkpoint's run's data.steps_per_epoch)"
+        )
+    return str(path)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
