@@ -48,7 +48,7 @@ def test_no_private_names_of_the_libraries_outside_the_glue():
         for match in re.finditer(r"(?<![\w.])(\w+)\._[a-z]\w*(?<!_)\b", text):  # not a config's `_target_`
             if match.group(1) not in ("self", "cls", "os", "sys"):
                 found.append(f"{name}: {match.group(0)}")
-        if "object.__setattr__" in text or "weights_only=False" in text:
+        if "object.__setattr__" in text or re.search(r"load\([^)]*weights_only=False", text):
             found.append(f"{name}: bypasses nn.Module or unpickles")
     assert not found, found
 
