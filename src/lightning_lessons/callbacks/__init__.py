@@ -1,9 +1,10 @@
-"""Callbacks: console progress, and what lessons show in TensorBoard beyond their scalars."""
+"""Callbacks: console progress, the checkpoint an interrupted fit leaves, and what lessons show in TensorBoard beyond their scalars."""
 
 from lightning_lessons.callbacks.classification import DecisionRegions, PredictionFigures
 from lightning_lessons.callbacks.denoising import DenoisingFigures
 from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
 from lightning_lessons.callbacks.graph import ModelGraph
+from lightning_lessons.callbacks.interrupt import InterruptCheckpoint
 from lightning_lessons.callbacks.layout import ScalarsLayout, add_layout_charts
 from lightning_lessons.callbacks.pr_curves import PRCurves
 from lightning_lessons.callbacks.progress import LessonProgressBar
@@ -17,6 +18,7 @@ __all__ = [
     "EmbeddingProjector",
     "EveryNEpochs",
     "FitFigure",
+    "InterruptCheckpoint",
     "LessonProgressBar",
     "ModelGraph",
     "PRCurves",
