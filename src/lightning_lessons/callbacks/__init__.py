@@ -1,4 +1,5 @@
-"""Callbacks: console progress, the checkpoint an interrupted fit leaves, and what lessons show in TensorBoard beyond their scalars."""
+"""Callbacks: console progress, the checkpoint an interrupted fit leaves, and what lessons show in
+TensorBoard beyond their scalars."""
 
 from lightning_lessons.callbacks.classification import DecisionRegions, PredictionFigures
 from lightning_lessons.callbacks.denoising import DenoisingFigures
