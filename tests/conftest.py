@@ -16,6 +16,10 @@ from lightning_lessons.config import compose
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"  # the browser tests' screenshots
+# A callback that kills its run at a known step (tests/helpers/kill.py), and the environment a run
+# needs to import it and to rebuild it on resume (a run folder's own classes are not trusted).
+KILLER = "+callbacks.kill._target_=helpers.kill.KillAtStep"  # acts only where $KILL_AT_STEP is set
+KILLER_ENV = {"PYTHONPATH": str(ROOT / "tests"), "LESSONS_TRUSTED_TARGETS": "helpers.kill.KillAtStep"}
 
 
 def lesson_config(lesson: str, output_dir: Path, *overrides: str):

@@ -7,13 +7,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import MNIST_SMALL, ROOT, SMALL_CNN, TINY_TRANSFER, cli, events, lesson_config
+from conftest import (
+    KILLER,
+    KILLER_ENV,
+    MNIST_SMALL,
+    SMALL_CNN,
+    TINY_TRANSFER,
+    cli,
+    events,
+    lesson_config,
+)
 
 from lightning_lessons.results.runs import Run, lesson_runs
 from lightning_lessons.train import train
 
 QUIET = ("callbacks.progress=null", "print_config=false", "num_threads=1")
-KILLER = "+callbacks.kill._target_=helpers.kill.KillAtStep"  # kills only where $KILL_AT_STEP is set
 TINY_MNIST = (*MNIST_SMALL, "trainer.max_epochs=3")  # 5 steps an epoch, a checkpoint after each
 # lesson: (overrides, the step to kill at: between two checkpoints, after the first)
 CASES = {
@@ -63,7 +71,7 @@ def test_kill_9_and_resume_latest_end_exactly_where_an_uninterrupted_run_ends(le
     if lesson == "transfer_fashion":
         source_run(data, killed_logs)
         source_run(data, whole_logs)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "KILL_AT_STEP": str(kill_at)}
+    env = {**os.environ, **KILLER_ENV, "KILL_AT_STEP": str(kill_at)}
     killed = cli(*args, f"paths.log_dir={killed_logs}", env=env)
     assert killed.returncode == -9, killed.stderr[-2000:]
     run = only_run(killed_logs, lesson)

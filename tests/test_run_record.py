@@ -5,11 +5,12 @@ folder, and a start that fails on the user's input leaves no run folder."""
 import hashlib
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, cli, lesson_config
+from conftest import KILLER, KILLER_ENV, ROOT, cli, lesson_config
 
 from lightning_lessons.cli import check_command_line, resume_arguments, run_dir_problem
 from lightning_lessons.errors import ResumeError, RunFolderError
@@ -18,7 +19,6 @@ from lightning_lessons.train import train
 
 QUIET = ("callbacks.progress=null", "print_config=false")
 R4 = ("lesson=nonlinear_regression", "epochs=40", "data.n_samples=200", *QUIET)
-KILLER = "+callbacks.kill._target_=helpers.kill.KillAtStep"  # acts only where $KILL_AT_STEP is set
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -121,7 +121,7 @@ def test_a_longer_resume_is_allowed_and_recorded(r4_run, tmp_path):
 @pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
 def test_a_signal_exits_non_zero_saves_where_it_stopped_and_resumes_exactly(name, code, tmp_path):
     args = ("lesson=linear_regression_scratch", "epochs=1000", *QUIET)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "KILL_AT_STEP": "333", "KILL_SIGNAL": name}
+    env = {**os.environ, **KILLER_ENV, "KILL_AT_STEP": "333", "KILL_SIGNAL": name}
     stopped = cli(*args, KILLER, f"paths.log_dir={tmp_path / 'stopped'}", env=env)
     assert stopped.returncode == code, stopped.stderr[-2000:]
     (run,) = lesson_runs(tmp_path / "stopped", "linear_regression_scratch")
@@ -173,6 +173,26 @@ def test_a_lesson_has_a_length():
         lesson = "lesson=mnist_cnn" if "max_epochs" in length else "lesson=linear_regression"
         problem = check_command_line([lesson, length])  # before Hydra makes a run folder
         assert expected in problem and "\n" not in problem, problem
+
+
+@pytest.mark.heavy
+def test_a_signal_to_a_ddp_run_stops_every_process_and_keeps_its_epoch_end_checkpoint(tmp_path):
+    args = ("lesson=linear_regression_scratch", "epochs=1000", "trainer=ddp_cpu", *QUIET)
+    env = {**os.environ, **KILLER_ENV, "KILL_AT_STEP": "333"}
+    env |= {"KILL_SIGNAL": "SIGTERM", "KILL_PARENT": "1"}  # rank 0 signals the main process
+    stopped = cli(*args, KILLER, f"paths.log_dir={tmp_path}", env=env)
+    assert stopped.returncode == 143, stopped.stderr[-2000:]
+    (run,) = lesson_runs(tmp_path, "linear_regression_scratch")
+    record = run.metrics()
+    assert record["status"] == "interrupted" and "kept from the last epoch's end" in stopped.stderr
+    assert record["steps"] == torch.load(run.last, weights_only=True)["global_step"] < 333
+    before = fingerprint(run.folder)
+    time.sleep(3)
+    assert fingerprint(run.folder) == before  # no process of the run trains on
+    del env["KILL_AT_STEP"]
+    resumed = cli(f"resume={run.folder}", env=env)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert run.metrics()["status"] == "completed" and run.metrics()["steps"] == 1000
 
 
 @pytest.mark.heavy

@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.model_summary import ModelSummary
 from omegaconf import DictConfig
 
-from lightning_lessons.callbacks.interrupt import InterruptCheckpoint
+from lightning_lessons.callbacks.interrupt import InterruptCheckpoint, signals_reach_every_process
 from lightning_lessons.cli import check_command_line, resume_arguments, resumed_folder, run_dir_problem
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.errors import TrainingDiverged, UserError, fail, user_error
@@ -77,7 +77,8 @@ def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
             print(ModelSummary(model, max_depth=1), flush=True)
 
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        with signals_reach_every_process(trainer):
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SystemExit:  # how Lightning ends a fit on Ctrl+C or SIGTERM
         signum = next((c.signum for c in trainer.callbacks if isinstance(c, InterruptCheckpoint)), None)
         if signum is None:

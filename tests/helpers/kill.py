@@ -15,4 +15,6 @@ class KillAtStep(L.Callback):
         wanted = os.environ.get("KILL_AT_STEP")
         if wanted and trainer.global_step >= int(wanted):  # a step may hold several updates
             os.environ.pop("KILL_AT_STEP")  # once: Lightning finishes the step after SIGTERM
-            os.kill(os.getpid(), signal.Signals[os.environ.get("KILL_SIGNAL", "SIGKILL")])
+            # $KILL_PARENT: the process that started this one (ddp_fork's main process) instead.
+            target = os.getppid() if os.environ.get("KILL_PARENT") else os.getpid()
+            os.kill(target, signal.Signals[os.environ.get("KILL_SIGNAL", "SIGKILL")])

@@ -1,7 +1,10 @@
 """Ctrl+C and SIGTERM: the fit stops where it is, saved, and says how to go on."""
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import lightning as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -32,3 +35,30 @@ class InterruptCheckpoint(L.Callback):
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         checkpoint[MID_EPOCH] = self.signum is not None
+
+
+@contextmanager
+def signals_reach_every_process(trainer: L.Trainer) -> Iterator[None]:
+    """When Lightning starts a fit's processes from this one (ddp_fork, ddp_spawn), a signal sent to
+    this process alone would leave them training. Stop them as Lightning's own launchers do on Ctrl+C
+    (SIGKILL: a stopping peer would wait in a collective for one already gone; their last epoch-end
+    checkpoint, written atomically, stays), then stop here. SLURM and torchrun signal every process."""
+    launcher = trainer.strategy.launcher
+    if (
+        trainer.world_size == 1
+        or launcher is None
+        or trainer.strategy.cluster_environment.creates_processes_externally
+    ):
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        launcher.kill(signal.SIGKILL)
+        raise KeyboardInterrupt if signum == signal.SIGINT else SIGTERMException()
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

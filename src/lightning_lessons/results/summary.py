@@ -119,12 +119,15 @@ def record_interruption(cfg: DictConfig, trainer: L.Trainer, run: Run, signum: s
     """Record an interrupted run as such, and say the one command that continues it."""
     if not trainer.is_global_zero:
         return
-    kept = "saved where it stopped" if trainer.world_size == 1 else "kept from the last epoch's end"
-    write_status(
-        cfg, run, "interrupted", signal=signum.name, epochs=trainer.current_epoch, steps=trainer.global_step
-    )
+    single = trainer.world_size == 1
+    epochs, steps = trainer.current_epoch, trainer.global_step
+    if not single and run.last.is_file():  # the processes that trained were others: their checkpoint
+        saved = read_checkpoint(run.last, training=True)
+        epochs, steps = saved["epoch"] + 1, saved["global_step"]
+    write_status(cfg, run, "interrupted", signal=signum.name, epochs=epochs, steps=steps)
+    kept = "saved where it stopped" if single else "kept from the last epoch's end"
     print(
-        f"\n{signum.name}: {cfg.lesson_name} stopped at step {trainer.global_step}; last.ckpt {kept}.\n"
+        f"\n{signum.name}: {cfg.lesson_name} stopped at step {steps}; last.ckpt {kept}.\n"
         f'resume it with: make train ARGS="resume={_shown(run.folder)}"',
         file=sys.stderr,
         flush=True,
