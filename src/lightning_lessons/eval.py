@@ -10,7 +10,7 @@ from pathlib import Path
 from lightning_lessons.cli import apply_overrides, parse_key_values
 from lightning_lessons.errors import CheckpointError, ConfigError, RunFolderError, run_or_explain
 from lightning_lessons.experiment import build
-from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.results.checkpoints import load_weights, read_checkpoint
 from lightning_lessons.results.runs import Run, run_folder, run_of_checkpoint
 from lightning_lessons.results.tables import aligned
 from lightning_lessons.schema import check_config
@@ -42,18 +42,21 @@ def evaluate(
 
 def tested_metrics(found: Run, checkpoint: Path, overrides: list[str] = ()) -> dict[str, float]:
     """Rebuild the run from its saved config (with `overrides`) and test `checkpoint` on its test split."""
+    weights = read_checkpoint(checkpoint)["state_dict"]  # as data, before anything (Lightning) reads it
     cfg = apply_overrides(found.config(), overrides)
     problems = check_config(cfg)
     if problems:
         raise ConfigError("\n".join(problems))
     cfg.logger, cfg.callbacks = None, None
-    read_checkpoint(checkpoint)  # a damaged file is named, not a traceback from deep in Lightning
     experiment = build(cfg)
     warnings.filterwarnings("ignore", message=r".*callbacks used to create the checkpoint.*")  # none needed
     if not experiment.datamodule.has_split("test"):
         raise ConfigError(f"lesson {cfg.lesson_name} has no test split to evaluate on")
     model, datamodule = experiment.model, experiment.datamodule
-    results = experiment.trainer.test(model, datamodule=datamodule, ckpt_path=str(checkpoint), verbose=False)
+    load_weights(model, weights, checkpoint)  # a misfit named; Lightning loads them again (its hooks)
+    results = experiment.trainer.test(
+        model, datamodule=datamodule, ckpt_path=str(checkpoint), verbose=False, weights_only=True
+    )
     return {name: float(value) for result in results for name, value in sorted(result.items())}
 
 

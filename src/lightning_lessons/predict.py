@@ -9,20 +9,20 @@ from hydra.utils import instantiate
 from lightning_lessons.cli import parse_key_values
 from lightning_lessons.data.digits import load_digit
 from lightning_lessons.errors import ConfigError, fail, run_or_explain
-from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.results.checkpoints import load_weights, read_checkpoint
 from lightning_lessons.results.runs import run_of_checkpoint
 from lightning_lessons.results.tables import aligned
 
 
 def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
     """(file, digit, probability) for each image, by the checkpoint's model."""
-    weights = read_checkpoint(ckpt_path)["state_dict"]  # missing or damaged: named before anything else
+    weights = read_checkpoint(ckpt_path)["state_dict"]  # as data (missing, damaged, pickled: named) first
     cfg = run_of_checkpoint(ckpt_path).config()
     if "mean" not in cfg.data or cfg.model.get("num_classes") is None:
         raise ConfigError(f"{ckpt_path} is from lesson '{cfg.lesson_name}', not an image classifier")
     pictures = torch.stack([load_digit(path) for path in images]).unsqueeze(1)
     model = instantiate(cfg.model)
-    model.load_state_dict(weights)
+    load_weights(model, weights, ckpt_path)
     probabilities = model.predict((pictures - cfg.data.mean) / cfg.data.std).softmax(dim=1)
     confidence, digits = probabilities.max(dim=1)
     return [(path, int(d), float(p)) for path, d, p in zip(images, digits, confidence, strict=True)]

@@ -10,7 +10,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from lightning_lessons.errors import CheckpointError
 from lightning_lessons.models.base import OptimizerFactory
 from lightning_lessons.models.classification import STAGES, ClassificationModule
-from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.results.checkpoints import load_weights, read_checkpoint, refuse_other_lesson
 from lightning_lessons.results.runs import newest_run
 
 
@@ -62,7 +62,8 @@ class PretrainedWeights:
     def state_dict(self) -> tuple[Path, dict[str, Tensor]]:
         """The checkpoint used and the weights of `module` in it, named relative to that module."""
         path = self.checkpoint_path()
-        weights = read_checkpoint(path)["state_dict"]
+        weights = read_checkpoint(path)["state_dict"]  # as data, before anything else reads the file
+        refuse_other_lesson(path, self.lesson, "model.pretrained")
         prefix = f"{self.module}."
         state = {name.removeprefix(prefix): w for name, w in weights.items() if name.startswith(prefix)}
         if not state:
@@ -113,7 +114,7 @@ class TransferModule(ClassificationModule):
         # own checkpoint and needs no source run; resuming overwrites these weights with the run's.
         if stage == "fit" and self.source_checkpoint is None:
             self.source_checkpoint, state = self.pretrained.state_dict()
-            self.net.get_submodule(self.into).load_state_dict(state)
+            load_weights(self.net.get_submodule(self.into), state, self.source_checkpoint)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch

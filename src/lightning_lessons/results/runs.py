@@ -19,18 +19,22 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import yaml
 from filelock import FileLock, Timeout
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.errors import RunFolderError
+from lightning_lessons.results.targets import config_targets, override_targets, refuse_untrusted
 from lightning_lessons.schema import RunSettings
 
 CHECKPOINTS = "checkpoints"
 BEST = "best.ckpt"
 LAST = "last.ckpt"
 MULTIRUNS = "multiruns"
-# Classes that runs saved before the stock core named, and what builds the same thing today.
+# Classes that runs saved before the stock core (or a move) named, and what builds the same thing today:
+# the only targets beyond conf/'s that a saved config may name.
 RENAMED = {
     "lightning_lessons.engine.trainer.LessonTrainer": "lightning.Trainer",
     "lightning_lessons.engine.checkpoints.AtomicCheckpointIO": (
@@ -39,6 +43,9 @@ RENAMED = {
     "lightning_lessons.callbacks.LessonCheckpoint": "lightning.pytorch.callbacks.ModelCheckpoint",
     "lightning_lessons.callbacks.tensorboard.LessonTensorBoardLogger": (
         "lightning.pytorch.loggers.TensorBoardLogger"
+    ),
+    "lightning_lessons.callbacks.interrupt.InterruptCheckpoint": (
+        "lightning_lessons.callbacks.InterruptCheckpoint"
     ),
 }
 LOCK = ".lock"
@@ -137,16 +144,19 @@ class Run:
         return json.loads(self.metrics_path.read_text()) if self.metrics_path.is_file() else None
 
     def saved_overrides(self) -> list[str]:
-        return [str(o) for o in OmegaConf.load(self.overrides_path)] if self.overrides_path.is_file() else []
+        return [str(o) for o in saved_yaml(self.overrides_path)] if self.overrides_path.is_file() else []
 
     def checkpoint(self) -> Path | None:
         """The checkpoint that stands for the run's result: its best one, else its last; None without."""
         return next((path for path in (self.best, self.last) if path.is_file()), None)
 
     def config(self) -> DictConfig:
-        """The config the run was trained with (not today's defaults), pointed at its own folder."""
+        """The config the run was trained with (not today's defaults), pointed at its own folder. A run
+        folder is data: one naming a `_target_` that conf/ does not build is refused (results/targets.py)."""
         register_resolvers()
-        cfg = OmegaConf.load(self.config_path)
+        cfg = saved_yaml(self.config_path)
+        if not isinstance(cfg, DictConfig) or not isinstance(cfg.get("paths"), DictConfig):
+            raise RunFolderError(f"{self.config_path} is not a run's config: it has no paths")
         cfg.paths.output_dir = str(self.folder.resolve())
         # Runs saved before a top-level setting existed get its default, before a class was renamed its
         # new name, and before the stock Trainer no `epochs_per_step`.
@@ -154,10 +164,17 @@ class Run:
         for key in fields(RunSettings):
             if key.name not in cfg:
                 cfg[key.name] = defaults[key.name]
+        for resolve in (False, True):
+            refuse_untrusted(self.config_path, config_targets(self.config_path, cfg, resolve), RENAMED)
+        refuse_untrusted(self.overrides_path, override_targets(self.overrides_path, self.saved_overrides()))
         for node in _target_nodes(cfg):
             node._target_ = RENAMED.get(node._target_, node._target_)
         cfg.trainer.pop("epochs_per_step", None)
         return cfg
+
+    def lesson(self) -> str:
+        """The lesson the run trained, read from its saved config without building anything."""
+        return str(saved_yaml(self.config_path).get("lesson_name"))
 
     def save_config(self, cfg: DictConfig) -> None:
         """Write the run's config with its paths made absolute, as they are now (working directory,
@@ -172,6 +189,19 @@ class Run:
     def latest_write(self) -> float:
         """When a checkpoint of this run was last written (0 without any): how "newest" is judged."""
         return max((path.stat().st_mtime for path in (self.best, self.last) if path.is_file()), default=0.0)
+
+
+def saved_yaml(path: Path) -> DictConfig | ListConfig:
+    """A run's saved yaml, or one line naming the file when an edit broke it (not a parser's traceback)."""
+    try:
+        return OmegaConf.load(path)
+    except (yaml.YAMLError, OmegaConfBaseException, UnicodeDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise RunFolderError(
+            f"{path} is not valid YAML{where}: {problem}. Undo the edit, or copy the run's folder again"
+        ) from None
 
 
 def _target_nodes(node: Any) -> Iterator[DictConfig]:

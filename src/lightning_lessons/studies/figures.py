@@ -15,7 +15,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import Tensor, nn
 
 from lightning_lessons.callbacks.state_dict import PREDICTIONS, STATE_DICT
-from lightning_lessons.results.checkpoints import read_checkpoint
+from lightning_lessons.results.checkpoints import read_checkpoint, read_tensors
 from lightning_lessons.results.runs import Run
 from lightning_lessons.results.sweeps import Job
 
@@ -173,9 +173,9 @@ def losses(folder: Path, jobs: list[Job]) -> list[str]:
 def reload_check(job: Job) -> tuple[Tensor, Tensor, Tensor]:
     """Load the job's saved `state_dict` into a fresh network, as the notes do, and predict again:
     the inputs, the trained network's predictions and the reloaded network's."""
-    saved = torch.load(job.folder / PREDICTIONS)
+    saved = read_tensors(job.folder / PREDICTIONS)  # weights_only: a file of the run folder is data
     fresh = instantiate(Run(job.folder).config().model.net)
-    fresh.load_state_dict(torch.load(job.folder / STATE_DICT))
+    fresh.load_state_dict(read_tensors(job.folder / STATE_DICT))
     fresh.eval()
     with torch.no_grad():
         return saved["x"], saved["prediction"], fresh(saved["x"])
