@@ -18,6 +18,8 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from lightning_lessons.errors import ConfigError
+
 
 @dataclass
 class RunSettings:
@@ -257,19 +259,67 @@ def _walk(node: Any, path: str, problems: list[str]) -> None:
             _walk(node[key], where, problems)
 
 
+def _target_class(node: Any) -> Any:
+    """The class a config node's `_target_` names, or None (a bad target is reported by _check_target)."""
+    try:
+        return get_object(node._target_) if isinstance(node, DictConfig) and "_target_" in node else None
+    except Exception:
+        return None
+
+
 def _check_monitor(cfg: DictConfig, problems: list[str]) -> None:
     """`monitor` must be a metric the lesson's model logs, or the error comes after the first epoch."""
-    target = cfg.get("model", {}).get("_target_") if isinstance(cfg.get("model"), DictConfig) else None
-    try:
-        logged = get_object(target).monitorable() if target else None
-    except Exception:  # a target that cannot be used is reported by _check_target
-        return
+    model = _target_class(cfg.get("model"))
+    logged = model.monitorable() if hasattr(model, "monitorable") else None
     if logged is not None and cfg.get("monitor") not in logged:
         close = difflib.get_close_matches(str(cfg.get("monitor")), logged, n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         problems.append(
             f"monitor={cfg.get('monitor')!r} is not a metric this lesson logs.{hint} "
             f"It logs: {', '.join(logged)}"
+        )
+
+
+def _check_classes(cfg: DictConfig, problems: list[str]) -> None:
+    """The data's classes, `model.num_classes` and the network's outputs are one number: a mismatch
+    fails mid-run (an IndexError in the loss), or trains to a meaningless accuracy."""
+    counted = getattr(_target_class(cfg.get("data")), "classes_in", None)
+    try:
+        classes = counted(cfg.data) if counted else None
+        outputs = {key: OmegaConf.select(cfg, key) for key in ("model.num_classes", "model.net.out_features")}
+    except ConfigError as error:
+        problems.append(str(error))
+        return
+    except (OmegaConfBaseException, TypeError):
+        return  # reported by the type checks
+    wrong = {key: value for key, value in outputs.items() if isinstance(value, int) and value != classes}
+    if classes and wrong:
+        given = ", ".join(f"{key}={value}" for key, value in wrong.items())
+        problems.append(
+            f"the data has {classes} classes, but {given}: set {' '.join(f'{k}={classes}' for k in wrong)}"
+        )
+
+
+# Losses on a classifier's logits and class indices; any other compares tensors of one shape.
+CLASS_LOSSES = (torch.nn.CrossEntropyLoss, torch.nn.MultiMarginLoss)
+LOSS_ADVICE = {  # by whether the model is a classifier
+    True: "outputs one logit per class and learns from class indices: use torch.nn.CrossEntropyLoss",
+    False: "learns targets shaped like its output: use a loss comparing the two, e.g. torch.nn.MSELoss",
+}
+
+
+def _check_loss(cfg: DictConfig, problems: list[str]) -> None:
+    """The loss must take what the model outputs and the data labels: another fails with a shape error
+    on the first batch, or learns nothing."""
+    model = cfg.get("model")
+    loss = _target_class(model.get("loss") if isinstance(model, DictConfig) else None)
+    if not isinstance(loss, type) or not isinstance(model_class := _target_class(model), type):
+        return
+    classifier = "num_classes" in inspect.signature(model_class).parameters
+    if classifier != issubclass(loss, CLASS_LOSSES):
+        problems.append(
+            f"model.loss={model.loss._target_} does not fit lesson {cfg.get('lesson_name')}: its model "
+            f"{LOSS_ADVICE[classifier]} (or drop the override)"
         )
 
 
@@ -284,12 +334,8 @@ def _check_length(cfg: DictConfig, problems: list[str]) -> None:
     ):
         return
     try:
-        full_batch, epochs, per_epoch, lightning = (
-            data.batch_size is None,
-            cfg.epochs,
-            data.steps_per_epoch,
-            trainer.max_epochs,
-        )
+        full_batch, epochs = data.batch_size is None, cfg.epochs
+        per_epoch, lightning = data.steps_per_epoch, trainer.max_epochs
     except OmegaConfBaseException:
         return  # reported by the type checks
     if full_batch and (lightning != epochs // per_epoch or epochs % per_epoch):
@@ -311,4 +357,6 @@ def check_config(cfg: DictConfig) -> list[str]:
     _walk(cfg, "", problems)
     _check_monitor(cfg, problems)
     _check_length(cfg, problems)
+    _check_classes(cfg, problems)
+    _check_loss(cfg, problems)
     return problems

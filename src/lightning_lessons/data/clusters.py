@@ -1,5 +1,8 @@
 """Labelled 2-D Gaussian clusters for the classification lessons (C1, C2)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 
 from lightning_lessons.data.base import Split, TensorDataModule
@@ -24,13 +27,26 @@ class GaussianClustersDataModule(TensorDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed, steps_per_epoch=steps_per_epoch)
+        self.classes_in({"means": means, "stds": stds, "sizes": sizes})
+        self.means, self.stds, self.sizes = list(means), list(stds), list(sizes)
+        self.per_cluster = {"train": None, "val": n_val, "test": n_test}
+
+    @staticmethod
+    def classes_in(settings: Mapping[str, Any]) -> int:
+        """Its number of classes, one a cluster (checked before a run, `schema`); ConfigError where the
+        per-cluster lists differ in length, or make one class: every label 0 leaves nothing to learn."""
+        means, stds, sizes = (list(settings[key]) for key in ("means", "stds", "sizes"))
         if not len(means) == len(stds) == len(sizes):
             raise ConfigError(
                 f"data.means, data.stds and data.sizes need one entry per cluster, "
                 f"got {len(means)}, {len(stds)} and {len(sizes)}"
             )
-        self.means, self.stds, self.sizes = list(means), list(stds), list(sizes)
-        self.per_cluster = {"train": None, "val": n_val, "test": n_test}
+        if len(means) == 1:
+            raise ConfigError(
+                f"data.means={means} is one cluster, so one class: nothing to classify (every label is 0, "
+                "any model that always answers 0 is right); give two clusters or more"
+            )
+        return len(means)
 
     @property
     def num_classes(self) -> int:

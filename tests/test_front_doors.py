@@ -1,0 +1,80 @@
+"""Every front door checks like `train`: compare, bench, report, study and the SLURM launcher end a
+user's mistake with one `error:` line and exit 2, before any run or folder; a lesson's data, model and
+loss are checked against each other before the run."""
+
+import pytest
+
+from lightning_lessons.cli import check_command_line
+from lightning_lessons.config import compose
+from lightning_lessons.schema import check_config
+
+C1 = "lesson=logistic_regression"
+SLURM = ["-m", "hydra/launcher=slurm", C1]
+HELP = " (python scripts/benchmark.py --help)"
+
+
+def refused(capsys, main, *args) -> str:
+    """The one `error:` line a front door stops with: exit 2, no traceback, only warnings before it."""
+    with pytest.raises(SystemExit) as stopped:
+        main(*args)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    assert all(line.startswith("warning: ") for line in err[: err.index(errors[0])].splitlines()), err
+    return errors[0]
+
+
+# --- consistency before the run -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            ["data.means=[4,-4,0]"],
+            "data.means, data.stds and data.sizes need one entry per cluster, got 3, 2 and 2",
+        ),
+        (
+            ["data.means=[4,-4,0]", "data.stds=[2,2,2]", "data.sizes=[500,500,500]"],
+            "the data has 3 classes, but model.num_classes=2, model.net.out_features=2: "
+            "set model.num_classes=3 model.net.out_features=3",
+        ),
+        (
+            ["model.num_classes=3"],
+            "the data has 2 classes, but model.num_classes=3: set model.num_classes=2",
+        ),
+        (
+            ["data.means=[4]", "data.stds=[1]", "data.sizes=[500]"],
+            "data.means=[4] is one cluster, so one class: nothing to classify (every label is 0, "
+            "any model that always answers 0 is right); give two clusters or more",
+        ),
+        (
+            ["+model/loss=mse"],
+            "model.loss=torch.nn.MSELoss does not fit lesson logistic_regression: its model outputs one "
+            "logit per class and learns from class indices: use torch.nn.CrossEntropyLoss (or drop the "
+            "override)",
+        ),
+    ],
+)
+def test_c1s_data_model_and_loss_must_fit_each_other(overrides, expected):
+    assert check_config(compose([C1, *overrides])) == [expected]
+    assert check_command_line([C1, *overrides]) == expected  # train's check: one line
+
+
+def test_a_regression_lesson_refuses_a_loss_on_class_indices():
+    cfg = compose(["lesson=linear_regression", "model.loss._target_=torch.nn.CrossEntropyLoss"])
+    assert check_config(cfg) == [
+        "model.loss=torch.nn.CrossEntropyLoss does not fit lesson linear_regression: its model learns "
+        "targets shaped like its output: use a loss comparing the two, e.g. torch.nn.MSELoss (or drop the "
+        "override)"
+    ]
+    # Consistent settings pass: C2's three clusters, C1 made three-class throughout, a margin loss.
+    three = ["data.means=[4,-4,0]", "data.stds=[2,2,2]", "data.sizes=[500,500,500]", "model.num_classes=3"]
+    for overrides in (
+        ["lesson=multiclass_classification"],
+        [C1, *three, "model.net.out_features=3"],
+        [C1, "+model.loss._target_=torch.nn.MultiMarginLoss"],
+    ):
+        assert check_config(compose(overrides)) == [], overrides
