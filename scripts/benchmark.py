@@ -19,15 +19,20 @@ import argparse
 import os
 import statistics
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import lightning as L
 import torch
 
+from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import compose
 from lightning_lessons.data import MNISTDataModule, TensorLoader
 from lightning_lessons.data.mnist import local_data_dir
+from lightning_lessons.errors import fail
 from lightning_lessons.lessons import lesson_names
+from lightning_lessons.schema import AT_LEAST_ONE, Bound
 from lightning_lessons.twins import run_twin
 from lightning_lessons.twins.compare import run_lesson
 
@@ -104,19 +109,46 @@ def pipeline_images_per_second(data_dir: str, batches: int = 200) -> list[tuple[
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument told as the project's one `error:` line (exit 2, no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{message} (python scripts/benchmark.py --help)")
+
+
+def bounded(bound: Bound) -> Callable[[str], int]:
+    """An argparse type: an integer within `bound`, said as the config checks say it."""
+
+    def integer(text: str) -> int:
+        value = int(text)  # a ValueError is argparse's "invalid integer value"
+        if not bound.admits(value):
+            raise argparse.ArgumentTypeError(f"{value} is out of range: must be {bound.describe()}")
+        return value
+
+    return integer
+
+
+def checked_overrides(lessons: list[str], steps: int | None, data_dir: str, extra: list[str]) -> None:
+    """Every lesson's command line checked as `train` checks it, before the first run."""
+    for lesson in lessons:
+        problem = check_command_line([f"lesson={lesson}", *lesson_overrides(lesson, steps, data_dir), *extra])
+        if problem:
+            fail(f"{lesson}: {problem}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lessons", nargs="+", default=lesson_names(), choices=lesson_names())
     parser.add_argument(
-        "--steps", type=int, default=None, help="full-batch lessons: default, each lesson's own"
+        "--steps",
+        type=bounded(AT_LEAST_ONE),
+        default=None,
+        help="full-batch lessons: default, each lesson's own",
     )
     parser.add_argument(
         "--repeats",
-        type=int,
+        type=bounded(Bound(low=1, high=100)),
         default=3,
-        choices=range(1, 101),
         metavar="1..100",
         help="runs of each; medians",
     )
@@ -125,7 +157,8 @@ def main() -> None:
     parser.add_argument(
         "overrides", nargs="*", help="Hydra overrides for every run, e.g. model.optimizer.fused=false"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    checked_overrides(args.lessons, args.steps, args.data_dir, args.overrides)
     has_mnist = (Path(args.data_dir) / "MNIST" / "raw").is_dir()
 
     rows = []

@@ -2,11 +2,15 @@
 user's mistake with one `error:` line and exit 2, before any run or folder; a lesson's data, model and
 loss are checked against each other before the run."""
 
+import importlib.util
+
 import pytest
+from conftest import ROOT
 
 from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import compose
 from lightning_lessons.schema import check_config
+from lightning_lessons.twins import compare
 
 C1 = "lesson=logistic_regression"
 SLURM = ["-m", "hydra/launcher=slurm", C1]
@@ -24,6 +28,46 @@ def refused(capsys, main, *args) -> str:
     assert len(errors) == 1, err
     assert all(line.startswith("warning: ") for line in err[: err.index(errors[0])].splitlines()), err
     return errors[0]
+
+
+# --- make compare ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["lesson=logistic_regresion"], "Could not find 'lesson/logistic_regresion'"),
+        ([C1, "model.optimizer.lrr=0.1"], "unknown config key 'model.optimizer.lrr'"),
+        ([C1, "data.means=[4,-4,0]"], "need one entry per cluster, got 3, 2 and 2"),
+    ],
+)
+def test_make_compare_checks_its_command_line_as_train_does(capsys, argv, expected):
+    assert expected in refused(capsys, compare.main, argv)
+
+
+# --- make bench -----------------------------------------------------------------------------------
+
+
+def benchmark():
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--repeats", "0"], "error: argument --repeats: 0 is out of range: must be >= 1 and <= 100" + HELP),
+        (["--steps", "0"], "error: argument --steps: 0 is out of range: must be >= 1" + HELP),
+        (
+            ["--lessons", "linear_regression", "--", "model.optimizer.lrr=0.1"],
+            "error: linear_regression: unknown config key 'model.optimizer.lrr'.",
+        ),
+    ],
+)
+def test_make_bench_refuses_bad_arguments_and_overrides_before_it_runs_anything(capsys, argv, expected):
+    assert refused(capsys, benchmark().main, argv) == expected
 
 
 # --- consistency before the run -------------------------------------------------------------------

@@ -11,8 +11,9 @@ import time
 import lightning as L
 from omegaconf import DictConfig
 
+from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import compose, register_resolvers
-from lightning_lessons.errors import UserError, fail
+from lightning_lessons.errors import fail, run_or_explain
 from lightning_lessons.experiment import build
 from lightning_lessons.results.tables import aligned
 from lightning_lessons.twins import TwinRun, run_twin
@@ -100,12 +101,13 @@ def compare(overrides: list[str]) -> tuple[TwinRun, TwinRun]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Check the overrides as `train` does, then run both and print the table."""
     register_resolvers()
-    overrides = list(sys.argv[1:] if argv is None else argv)
-    try:
-        twin, lesson = compare(["print_config=false", *overrides])
-    except UserError as error:
-        fail(str(error))
+    overrides = ["print_config=false", *(sys.argv[1:] if argv is None else argv)]
+    problem = check_command_line(overrides)
+    if problem:
+        fail(problem)
+    twin, lesson = run_or_explain(lambda: compare(overrides))
     print(table(twin, lesson))
 
 
