@@ -3,10 +3,14 @@ user's mistake with one `error:` line and exit 2, before any run or folder; a le
 loss are checked against each other before the run."""
 
 import importlib.util
+import json
+import shutil
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
+from lightning_lessons import report
 from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import compose
 from lightning_lessons.schema import check_config
@@ -68,6 +72,32 @@ def benchmark():
 )
 def test_make_bench_refuses_bad_arguments_and_overrides_before_it_runs_anything(capsys, argv, expected):
     assert refused(capsys, benchmark().main, argv) == expected
+
+
+# --- make report ----------------------------------------------------------------------------------
+
+
+def write_record(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(text)
+    return folder / "metrics.json"
+
+
+def test_make_report_names_a_broken_metrics_json_and_reports_the_other_runs(tmp_path, capsys):
+    record = {"lesson": "logistic_regression", "status": "completed", "overrides": [], "metrics": {"a": 1.0}}
+    write_record(tmp_path / "good", json.dumps(record))
+    truncated = write_record(tmp_path / "truncated", json.dumps(record)[:30])
+    listed = write_record(tmp_path / "list", "[1, 2]")
+    report.main([str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "logistic_regression: 1 finished runs"
+    warnings = err.splitlines()
+    assert len(warnings) == 2 and all(line.startswith("warning: ") for line in warnings), err
+    assert f"{listed} is not a run's record" in warnings[0]
+    assert f"{truncated} cannot be read" in warnings[1]
+
+    shutil.rmtree(tmp_path / "good")  # nothing left to report: the usual error
+    assert "error: no runs under" in refused(capsys, report.main, [str(tmp_path)])
 
 
 # --- consistency before the run -------------------------------------------------------------------

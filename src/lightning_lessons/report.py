@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lightning_lessons.errors import fail
-from lightning_lessons.results.runs import all_runs, log_dir
+from lightning_lessons.results.runs import Run, all_runs, log_dir
 from lightning_lessons.results.tables import aligned
 
 # Overrides that pick the seed, where outputs go or what the console shows, not what was tried: runs
@@ -36,12 +37,29 @@ def read_runs(root: Path) -> list[Result]:
     """Every run below `root`, from the `metrics.json` it left."""
     results = []
     for run in all_runs(root):
-        record = run.metrics()
+        record = readable_record(run)
+        if record is None:
+            continue
         settings = tuple(sorted(o for o in record.get("overrides", []) if not o.startswith(_NOT_SETTINGS)))
         # Runs from before `status` existed only wrote metrics.json when they finished.
         status = record.get("status", "completed")
         results.append(Result(run.folder, record["lesson"], status, settings, record.get("metrics", {})))
     return results
+
+
+def readable_record(run: Run) -> dict[str, Any] | None:
+    """The run's record, or None with a warning line naming it: one truncated or foreign metrics.json
+    (a run killed while writing it, a file copied in) must not hide every other run's results."""
+    try:
+        record = run.metrics()
+    except (OSError, ValueError) as error:  # ValueError: JSON and UTF-8 decoding
+        problem = f"cannot be read ({error})"
+    else:
+        if isinstance(record, dict) and isinstance(record.get("lesson"), str):
+            return record
+        problem = "is not a run's record (a JSON object naming its lesson)"
+    print(f"warning: {run.metrics_path} {problem}; left out", file=sys.stderr)
+    return None
 
 
 def summarise(values: list[float]) -> tuple[float, float | None]:
