@@ -4,11 +4,13 @@ loss are checked against each other before the run."""
 
 import importlib.util
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, cli
 
 from lightning_lessons import report
 from lightning_lessons.cli import check_command_line
@@ -98,6 +100,37 @@ def test_make_report_names_a_broken_metrics_json_and_reports_the_other_runs(tmp_
 
     shutil.rmtree(tmp_path / "good")  # nothing left to report: the usual error
     assert "error: no runs under" in refused(capsys, report.main, [str(tmp_path)])
+
+
+# --- the SLURM launcher ---------------------------------------------------------------------------
+
+
+def test_slurm_without_sbatch_on_path_is_one_line_before_submitting(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    problem = check_command_line(SLURM)
+    assert problem.startswith("hydra/launcher=slurm submits with sbatch, which is not on PATH")
+    assert "\n" not in problem
+    assert check_command_line(SLURM[1:]) is None  # without -m nothing is submitted: a local run
+
+
+@pytest.mark.skipif(shutil.which("sinfo") is None, reason="needs SLURM's client commands")
+def test_slurm_with_no_cluster_answering_is_one_line_with_what_sinfo_said(monkeypatch):
+    monkeypatch.setenv("SLURM_CONF", "/dev/null")  # a configuration that names no controller
+    problem = check_command_line(SLURM)
+    assert problem.startswith("hydra/launcher=slurm found no SLURM cluster: sinfo says 'sinfo: fatal:")
+    assert "\n" not in problem
+
+
+@pytest.mark.heavy  # a real `train -m` process
+def test_a_slurm_sweep_with_no_cluster_ends_with_one_line_and_no_folder(tmp_path):
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # the venv's tools: no sbatch
+    completed = cli(*SLURM, "seed=1,2", f"paths.log_dir={tmp_path / 'logs'}", env=env)
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [
+        "error: hydra/launcher=slurm submits with sbatch, which is not on PATH: run on the cluster's "
+        "login node, set SLURM_CONF to its slurm.conf (make slurm-up), or drop hydra/launcher=slurm"
+    ]
+    assert not any((tmp_path / "logs").rglob("*"))  # the log folder's write check made it, empty
 
 
 # --- consistency before the run -------------------------------------------------------------------

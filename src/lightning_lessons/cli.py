@@ -19,6 +19,7 @@ from lightning_lessons.errors import ConfigError, ResumeError, fail
 from lightning_lessons.results.checkpoints import resumable_checkpoint
 from lightning_lessons.results.runs import LAST, RESUMING, Run, log_folder_problem, newest_run, run_folder
 from lightning_lessons.schema import check_config
+from lightning_lessons.slurm.cluster import cluster_problem
 
 
 def override_key(override: str) -> str:
@@ -113,7 +114,7 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
     problems = check_config(cfg)
     if problems:
         return "\n".join(problems)
-    return log_folder_problem(cfg.paths.log_dir, cfg.min_free_mb)
+    return log_folder_problem(cfg.paths.log_dir, cfg.min_free_mb) or cluster_problem(argv)
 
 
 # --- resume ---------------------------------------------------------------------------------------
