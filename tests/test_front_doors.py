@@ -16,6 +16,7 @@ from lightning_lessons import report
 from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import compose
 from lightning_lessons.schema import check_config
+from lightning_lessons.studies import run as studies
 from lightning_lessons.twins import compare
 
 C1 = "lesson=logistic_regression"
@@ -185,3 +186,28 @@ def test_a_regression_lesson_refuses_a_loss_on_class_indices():
         [C1, "+model.loss._target_=torch.nn.MultiMarginLoss"],
     ):
         assert check_config(compose(overrides)) == [], overrides
+
+
+# --- make study -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (["optimizers", "model/optimizer=adam", "trainer.max_epochs=50"], "model/optimizer"),
+        (["optimizers", "model.optimizer.lr=0.1"], "model.optimizer.lr"),
+        (["losses", "model/loss=l1"], "model/loss"),
+        (["activations", "+model/activation=tanh"], "model/activation"),
+    ],
+)
+def test_a_study_refuses_an_override_of_what_it_compares_before_any_job(tmp_path, capsys, args, key):
+    line = refused(capsys, studies.main, [*args, f"paths.log_dir={tmp_path}"])
+    assert line.startswith(f"error: study {args[0]} compares {key}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_study_checks_its_command_lines_and_names_an_unknown_study(tmp_path, capsys):
+    line = refused(capsys, studies.main, ["fitting", "model.net.hiden=[2]", f"paths.log_dir={tmp_path}"])
+    assert line.startswith("error: unknown config key 'model.net.hiden'")
+    assert list(tmp_path.iterdir()) == []
+    assert refused(capsys, studies.main, ["optimizer"]).startswith("error: no study 'optimizer'")

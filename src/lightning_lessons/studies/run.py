@@ -12,8 +12,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from lightning_lessons.cli import check_command_line, override_key
 from lightning_lessons.config import CONF_DIR, compose, stamp
 from lightning_lessons.data.mnist import local_data_dir
+from lightning_lessons.errors import ConfigError, run_or_explain
 from lightning_lessons.results.sweeps import RESULTS_FILE, Job, read_jobs, table_text, write_csv
 from lightning_lessons.results.tables import aligned
 from lightning_lessons.studies.figures import finish
@@ -41,6 +43,22 @@ class Study:
     multiruns: list[Multirun]
     mnist: bool = False  # reads MNIST: point paths.data_dir at this machine's copy
 
+    def check(self, overrides: Sequence[str]) -> None:
+        """Before any job: ConfigError for an override of a key its runs set one by one (every run would
+        try the same, in folders named for what they no longer try), or for one `train` would refuse."""
+        compared = {override_key(o): o for multirun in self.multiruns for o in multirun.overrides}
+        for override in overrides:
+            if override_key(override) in compared:
+                raise ConfigError(
+                    f"study {self.name} compares {override_key(override)} (each run sets its own, e.g. "
+                    f"{compared[override_key(override)]}); {override} would set it for every run: drop it "
+                    "from ARGS, or try it on the lesson itself with make train or make sweep"
+                )
+        for multirun in self.multiruns:
+            problem = check_command_line(["-m", *self.common, *multirun.overrides, *overrides])
+            if problem:
+                raise ConfigError(problem)
+
     def commands(self, folder: Path, overrides: Sequence[str] = ()) -> list[list[str]]:
         """The command line of each multirun; `overrides` (e.g. shorter runs) come last and win."""
         data_dir = [f"paths.data_dir={local_data_dir(CONF_DIR.parent)}"] if self.mnist else []
@@ -66,7 +84,7 @@ def study_names() -> list[str]:
 def load_study(name: str) -> Study:
     path = STUDY_DIR / f"{name}.yaml"
     if not path.is_file():
-        raise SystemExit(f"error: no study '{name}'; the studies are: {', '.join(study_names())}")
+        raise ConfigError(f"no study '{name}'; the studies are: {', '.join(study_names())}")
     # Unresolved: `${hydra:...}` in a folder name is for Hydra to resolve in each job.
     spec = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     multiruns = [Multirun(**multirun) for multirun in spec.pop("multiruns")]
@@ -83,6 +101,7 @@ def run_study(study: Study, log_dir: Path | str = "logs", overrides: Sequence[st
 
     Returns the study's folder; exits non-zero after the table when a job failed, as a sweep does.
     """
+    study.check(overrides)
     folder = Path(log_dir).resolve() / "studies" / study.name / stamp()
     for command in study.commands(folder, overrides):
         subprocess.run(command, check=False)  # a failed job is recorded in its folder and shown below
@@ -120,4 +139,4 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     name, *overrides = args
     log_dir = next((o.split("=", 1)[1] for o in overrides if o.startswith("paths.log_dir=")), None)
-    run_study(load_study(name), log_dir or compose().paths.log_dir, overrides)
+    run_or_explain(lambda: run_study(load_study(name), log_dir or compose().paths.log_dir, overrides))
