@@ -202,6 +202,7 @@ def test_a_signal_to_a_ddp_run_stops_every_process_and_keeps_its_epoch_end_check
         (("lesson=mnist_cnn", "paths.data_dir={tmp}/nowhere", "data.download=false"), "MNIST"),
         (("lesson=linear_regression", "ckpt_path={tmp}/missing.ckpt"), "missing.ckpt"),
         (("lesson=linear_regression", "trainer.accelerator=gpu"), "has none"),
+        (("lesson=linear_regression", "trainer.accelerator=tpu"), "cannot build the trainer"),
     ],
 )
 def test_a_rejected_input_leaves_no_run_folder(overrides, expected, tmp_path):

@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
@@ -76,7 +77,12 @@ def build(cfg: DictConfig) -> Experiment:
     callbacks = instantiate_all(cfg.get("callbacks"))
     bar = any(isinstance(callback, ProgressBar) for callback in callbacks)  # progress=null: no bar at all
     loggers = instantiate_all(cfg.get("logger")) or False
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=bar)
+    try:
+        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=bar)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, ModuleNotFoundError):  # e.g. accelerator=tpu without torch_xla
+            raise ConfigError(f"this machine cannot build the trainer: {error.__cause__}") from error
+        raise
     check_launch(trainer)
     return Experiment(datamodule, model, trainer)
 
