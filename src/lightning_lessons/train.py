@@ -23,7 +23,7 @@ from lightning_lessons.cli import check_command_line, resume_arguments, resumed_
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.errors import TrainingDiverged, UserError, fail, user_error
 from lightning_lessons.experiment import build
-from lightning_lessons.results.checkpoints import checkpoint_to_resume
+from lightning_lessons.results.checkpoints import checkpoint_to_resume, load_weights, read_checkpoint
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.summary import finish_run, record_failure, record_interruption
@@ -64,11 +64,12 @@ def undo_start(cfg: DictConfig, run: Run) -> None:
 
 def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
     run.save_config(cfg)
-    ckpt_path = checkpoint_to_resume(cfg.ckpt_path, run, cfg.trainer.max_epochs) or requeued_checkpoint(
-        run.last
-    )
+    resumed = checkpoint_to_resume(cfg.ckpt_path, run, cfg.trainer.max_epochs)
+    ckpt_path = resumed or requeued_checkpoint(run.last)
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
+    if resumed:  # weights that do not fit this network: one line, not Lightning's traceback
+        load_weights(model, read_checkpoint(resumed)["state_dict"], resumed)
     if trainer.is_global_zero:
         save_run_info(cfg, run)
         if cfg.print_config:
