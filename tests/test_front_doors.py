@@ -202,7 +202,8 @@ def test_a_regression_lesson_refuses_a_loss_on_class_indices():
 )
 def test_a_study_refuses_an_override_of_what_it_compares_before_any_job(tmp_path, capsys, args, key):
     line = refused(capsys, studies.main, [*args, f"paths.log_dir={tmp_path}"])
-    assert line.startswith(f"error: study {args[0]} compares {key}")
+    assert line.startswith(f"error: study {args[0]} compares {key} (each run sets its own, e.g. ")
+    assert f"); {args[1]} would set it for every run: drop it from ARGS" in line
     assert list(tmp_path.iterdir()) == []
 
 

@@ -46,7 +46,9 @@ class Study:
     def check(self, overrides: Sequence[str]) -> None:
         """Before any job: ConfigError for an override of a key its runs set one by one (every run would
         try the same, in folders named for what they no longer try), or for one `train` would refuse."""
-        compared = {override_key(o): o for multirun in self.multiruns for o in multirun.overrides}
+        compared: dict[str, str] = {}  # key: the first override of it, for the message
+        for override in (o for multirun in self.multiruns for o in multirun.overrides):
+            compared.setdefault(override_key(override), override)
         for override in overrides:
             if override_key(override) in compared:
                 raise ConfigError(
