@@ -73,6 +73,12 @@ def test_a_resume_takes_the_runs_own_lesson_and_refuses_another(r4_run):
     assert "lesson=mnist_cnn" in dry.stdout.splitlines()[-1]
 
 
+def test_a_finished_run_asked_for_fewer_epochs_says_how_many_it_trained(r4_run):
+    # It used to repeat the epochs asked for as the run's own, and its advice went round in circles.
+    with pytest.raises(ResumeError, match=r"trained all 40 of its epochs \(epochs=40\).* epochs=80;"):
+        resume_arguments([f"resume={r4_run.folder}", "epochs=10"])
+
+
 @pytest.mark.heavy
 def test_failed_resumes_are_one_error_line_and_leave_the_run_byte_for_byte(r4_run, tmp_path):
     before = fingerprint(r4_run.folder)

@@ -114,6 +114,8 @@ def check_command_line(argv: Sequence[str], config_name: str = CONFIG_NAME) -> s
     problems = check_config(cfg)
     if problems:
         return "\n".join(problems)
+    if not isinstance(cfg.paths.log_dir, str) or not cfg.paths.log_dir.strip():
+        return f"paths.log_dir={cfg.paths.log_dir!r} names no folder: give one, e.g. paths.log_dir=logs"
     return log_folder_problem(cfg.paths.log_dir, cfg.min_free_mb) or cluster_problem(argv)
 
 
@@ -131,6 +133,8 @@ NOT_MATHS = ("num_workers", "pin_memory", "download", "eval_batch_size")
 def resume_target(argv: Sequence[str]) -> str | None:
     """`latest`, a run folder, or None when the command line does not resume."""
     wanted = {override_key(a): a.split("=", 1)[1] for a in argv if override_key(a) in KEYS and "=" in a}
+    if "resume" in wanted and not wanted["resume"].strip("'\" "):
+        raise ResumeError("resume= names no run: resume=latest, or resume=<run folder>")
     return wanted.get("resume") or ("latest" if wanted.get("ckpt_path") == "last" else None)
 
 
@@ -277,10 +281,10 @@ def refuse_finished(run: Run, cfg: DictConfig) -> None:
         # Its length as the user sets it: the lesson's epochs, unless trainer.max_epochs was given.
         per_epoch = OmegaConf.select(cfg, "data.steps_per_epoch", default=1)
         key = "epochs" if cfg.trainer.max_epochs * per_epoch == cfg.epochs else "trainer.max_epochs"
-        length = OmegaConf.select(cfg, key)
+        trained = record["epochs"] * (per_epoch if key == "epochs" else 1)  # in the unit of `key`
         raise ResumeError(
-            f"{run.folder} is finished: it trained all {length} of its epochs ({key}={length}). "
-            f"To train it further, ask for more: resume={run.folder} {key}={2 * length}; "
+            f"{run.folder} is finished: it trained all {trained} of its epochs ({key}={trained}). "
+            f"To train it further, ask for more: resume={run.folder} {key}={2 * trained}; "
             f"to test it again: make eval RUN={run.folder}"
         )
 

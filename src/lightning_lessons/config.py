@@ -29,6 +29,12 @@ def chunk(epochs: int, times: int, batch_size: int | None) -> int:
     return max(d for pair in pairs for d in pair if d <= max(1, epochs // times))
 
 
+def mode_for(monitor: str) -> str:
+    """Whether the best checkpoint keeps the lowest or the highest `monitor`: accuracy, PSNR and SSIM
+    (and their variants, `acc_gain`) are better higher, every loss and error lower."""
+    return "max" if monitor.rpartition("/")[2].startswith(("acc", "psnr", "ssim")) else "min"
+
+
 def log_every(epochs: int, batch_size: int | None) -> int:
     """Full batch: log about 200 of the notes' epochs (steps) a run; mini-batches: Lightning's 50."""
     return every(epochs, 200) if batch_size is None else 50
@@ -68,6 +74,7 @@ def register_resolvers() -> None:
     lesson's `epochs` into Lightning epochs and a logging interval (conf/trainer/default.yaml);
     `${slurm_gpus:${trainer.accelerator},${trainer.devices}}` is what a SLURM job asks for."""
     resolvers = {"every": every, "chunk": chunk, "log_every": log_every, "div": lambda a, b: a // b}
+    resolvers |= {"mode_for": mode_for}
     resolvers |= {"slurm_gpus": slurm_gpus, "stamp": stamp, "sweep_stamp": sweep_stamp}
     for name, function in resolvers.items():
         if not OmegaConf.has_resolver(name):

@@ -20,6 +20,8 @@ USAGE = "say which run: make eval RUN=logs/<lesson>/<run> (or run=<run folder>, 
 
 def chosen(run: str | None, ckpt_path: str | None) -> tuple[Run, Path]:
     """The run and the checkpoint to test: the run's best (else last), or the one given."""
+    if run and ckpt_path:  # a checkpoint names its own run: two answers to one question
+        raise ConfigError("give run=<run folder> or ckpt_path=<checkpoint>, not both")
     if ckpt_path:
         if not Path(ckpt_path).is_file():
             raise CheckpointError(f"checkpoint not found: {ckpt_path}")

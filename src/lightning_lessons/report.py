@@ -43,7 +43,10 @@ def read_runs(root: Path) -> list[Result]:
         settings = tuple(sorted(o for o in record.get("overrides", []) if not o.startswith(_NOT_SETTINGS)))
         # Runs from before `status` existed only wrote metrics.json when they finished.
         status = record.get("status", "completed")
-        results.append(Result(run.folder, record["lesson"], status, settings, record.get("metrics", {})))
+        metrics = record.get("metrics") if isinstance(record.get("metrics"), dict) else {}
+        # A value that is not a number (an edited or foreign record) cannot be averaged: left out.
+        numbers = {k: v for k, v in metrics.items() if type(v) in (int, float)}
+        results.append(Result(run.folder, record["lesson"], status, settings, numbers))
     return results
 
 

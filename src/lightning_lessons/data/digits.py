@@ -20,7 +20,7 @@ def load_digit(path: str | Path) -> Tensor:
             image = opened.convert("RGBA")
     except FileNotFoundError:
         raise DataError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise DataError(f"cannot read {path} as an image ({error})") from None
     background = Image.new("RGBA", image.size, "white")
     grey = pil_to_tensor(Image.alpha_composite(background, image).convert("L"))[0].float() / 255
