@@ -56,3 +56,16 @@ def test_eval_refuses_a_run_and_a_checkpoint_together(tmp_path):
 def test_an_empty_resume_names_what_to_give():
     with pytest.raises(ResumeError, match="resume= names no run"):
         resume_arguments(["resume="])
+
+
+@pytest.mark.parametrize(
+    ("setting", "first_line"),
+    [
+        ("epochs=0", "epochs=0 is out of range: must be >= 1"),  # a traceback of the resolver's before
+        ("epochs=1e3", "epochs=1000.0 has the wrong type: expected int"),
+        ("trainer.log_every_n_steps=0", "(0 would log no training curve at all)"),  # silent before
+    ],
+)
+def test_a_length_or_cadence_that_cannot_work_is_named_first(setting, first_line):
+    problem = check_command_line(["lesson=linear_regression", setting])
+    assert problem is not None and first_line in problem.splitlines()[0], problem

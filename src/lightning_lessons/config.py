@@ -23,8 +23,8 @@ def chunk(epochs: int, times: int, batch_size: int | None) -> int:
     """The notes' epochs a full-batch lesson runs in one Lightning epoch: the largest divisor of
     `epochs` that gives at least `times` Lightning epochs, so validation, checkpoints and figures come
     about `times` times a run. With mini-batches, 1: an epoch is a pass over the data."""
-    if batch_size is not None:
-        return 1
+    if batch_size is not None or not isinstance(epochs, int) or epochs < 1:
+        return 1  # mini-batches; or an `epochs` the config check refuses in one line (0, 1e3)
     pairs = [(d, epochs // d) for d in range(1, math.isqrt(epochs) + 1) if epochs % d == 0]
     return max(d for pair in pairs for d in pair if d <= max(1, epochs // times))
 

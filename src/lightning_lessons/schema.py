@@ -117,7 +117,7 @@ BOUNDS: dict[str, Bound] = {
     "every_n_epochs": AT_LEAST_ONE,
     "resolution": Bound(low=2),  # points a side of a decision-region grid
     "max_points": NOT_NEGATIVE,  # points a figure shows
-    "log_every_n_steps": NOT_NEGATIVE,
+    "log_every_n_steps": Bound(low=1, meaning="0 would log no training curve at all"),
     "accumulate_grad_batches": AT_LEAST_ONE,
     "gradient_clip_val": NOT_NEGATIVE,
 }

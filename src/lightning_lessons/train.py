@@ -6,7 +6,7 @@ config (`build`), fit, test the best checkpoint, record the results (`train`).""
 import math
 import shutil
 import sys
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ def undo_start(cfg: DictConfig, run: Run) -> None:
         HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
     ):
         shutil.rmtree(run.folder, ignore_errors=True)
+        with suppress(OSError):  # the lesson's folder too, when this was its only run
+            run.folder.parent.rmdir()
 
 
 def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
