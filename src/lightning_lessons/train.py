@@ -60,8 +60,10 @@ def undo_start(cfg: DictConfig, run: Run) -> None:
         HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
     ):
         shutil.rmtree(run.folder, ignore_errors=True)
-        with suppress(OSError):  # the lesson's folder too, when this was its only run
-            run.folder.parent.rmdir()
+        lesson_folder = Path(cfg.paths.log_dir) / cfg.lesson_name
+        if run.folder.parent.resolve() == lesson_folder.resolve():
+            with suppress(OSError):  # the lesson's folder too, when this was its only run
+                lesson_folder.rmdir()
 
 
 def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
