@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,11 @@ def main() -> None:
         return
     if not args.screenshots_only:
         shutil.rmtree(logs, ignore_errors=True)
-        train_and_export(logs, args.data_dir, args.out)
+        # A scratch data folder beside the given MNIST: T1 unpacks Fashion-MNIST into its data folder,
+        # which must not be a shared copy of MNIST.
+        with tempfile.TemporaryDirectory() as scratch:
+            (Path(scratch) / "MNIST").symlink_to(Path(args.data_dir).resolve() / "MNIST")
+            train_and_export(logs, scratch, args.out)
         export_studies(args.out)
     photograph_dashboards(logs, args.out)
 
