@@ -56,9 +56,8 @@ def tested_metrics(found: Run, checkpoint: Path, overrides: list[str] = ()) -> d
         raise ConfigError(f"lesson {cfg.lesson_name} has no test split to evaluate on")
     model, datamodule = experiment.model, experiment.datamodule
     load_weights(model, weights, checkpoint)  # a misfit named; Lightning loads them again (its hooks)
-    results = experiment.trainer.test(
-        model, datamodule=datamodule, ckpt_path=str(checkpoint), verbose=False, weights_only=True
-    )
+    # ckpt_path is read as data by AtomicCheckpointIO (Lightning 2.5's test() takes no weights_only).
+    results = experiment.trainer.test(model, datamodule=datamodule, ckpt_path=str(checkpoint), verbose=False)
     return {name: float(value) for result in results for name, value in sorted(result.items())}
 
 
