@@ -158,7 +158,9 @@ def test_a_job_that_slurm_kills_outright_ends_the_sweep_as_failed_instead_of_han
     assert sweep.returncode == 1, err[-3000:]
     assert f"Job {job} (task: 0)" in err and "has not produced any output (state: CANCELLED)" in err
     assert "accounting storage is disabled" not in err
-    assert not (sweep_folder(tmp_path) / "0" / "metrics.json").exists()  # killed before it could write
+    # The step may get a SIGTERM before the kill: the run then says it was interrupted, never done.
+    record = sweep_folder(tmp_path) / "0" / "metrics.json"
+    assert not record.exists() or json.loads(record.read_text())["status"] == "interrupted"
 
 
 def test_ddp_with_processes_started_by_srun_trains_like_one_process(slurm, tmp_path):
