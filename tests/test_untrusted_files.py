@@ -44,7 +44,7 @@ class Payload:
 
 
 def pickled_checkpoint(path: Path, marker: Path) -> Path:
-    """A checkpoint-shaped torch.save file whose loading (weights_only=False) creates `marker`."""
+    """A checkpoint-shaped torch.save file that creates `marker` if it is ever unpickled."""
     torch.save({"state_dict": Payload(marker), "epoch": 0, "global_step": 0}, path)
     return path
 
@@ -98,14 +98,13 @@ def add_override(run: Run, override: str) -> None:
 # --- the malicious files are live ----------------------------------------------------------------------
 
 
-def test_the_malicious_files_run_their_code_when_loaded_unsafely(tmp_path, marker):
+def test_the_malicious_files_would_run_their_code(tmp_path, marker):
+    # The pickle calls a shell command when loaded: read statically, never run here.
     path = pickled_checkpoint(tmp_path / "evil.ckpt", marker)
-    torch.load(path, weights_only=False)
+    assert {"posix.system", "os.system"} & set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    # Hydra builds whatever a config names, unless refused first.
+    instantiate(OmegaConf.create(code_node("pathlib.Path.touch", marker, path)))
     assert marker.exists()
-    for target in CODE[:2]:  # what Hydra builds, unless refused first
-        marker.unlink()
-        instantiate(OmegaConf.create(code_node(target, marker, path)))
-        assert marker.exists()
 
 
 # --- checkpoints -----------------------------------------------------------------------------------------
