@@ -15,7 +15,6 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.utilities import rank_zero_only
-from lightning.pytorch.utilities.model_summary import ModelSummary
 from omegaconf import DictConfig
 
 from lightning_lessons.callbacks.interrupt import InterruptCheckpoint, signals_reach_every_process
@@ -24,9 +23,10 @@ from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
 from lightning_lessons.errors import TrainingDiverged, UserError, fail, user_error
 from lightning_lessons.experiment import build
 from lightning_lessons.results.checkpoints import checkpoint_to_resume, load_weights, read_checkpoint
+from lightning_lessons.results.console import console_recorded
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import RESUMING, Run
-from lightning_lessons.results.summary import finish_run, record_failure, record_interruption
+from lightning_lessons.results.summary import finish_run, job_line, record_failure, record_interruption
 from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
 
 
@@ -78,8 +78,7 @@ def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
         save_run_info(cfg, run)
         if cfg.print_config:
             print_config_tree(cfg)
-        if not cfg.trainer.get("enable_model_summary"):
-            print(ModelSummary(model, max_depth=1), flush=True)
+        print(f"{cfg.lesson_name} ({cfg.code}), seed {cfg.seed}: {cfg.description}", flush=True)
 
     try:
         with signals_reach_every_process(trainer):
@@ -112,6 +111,17 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     # The return value is what a Hydra sweeper (e.g. Optuna) optimises: the monitored metric. None,
     # never NaN, for a failed or diverged run: the Optuna sweeper records a trial without a value as
     # failed and goes on, while a NaN stops the whole search (it tells Optuna "failed" with the value).
+    run, sweep = Run(Path(cfg.paths.output_dir)), HydraConfig.get().mode == RunMode.MULTIRUN
+    if rank_zero_only.rank != 0:
+        return train_or_explain(cfg)
+    with console_recorded(run.log_path, echo=not sweep):
+        value = train_or_explain(cfg)
+    if sweep:
+        print(job_line(run, cfg.monitor), flush=True)
+    return value
+
+
+def train_or_explain(cfg: DictConfig) -> float | None:
     try:
         value = train(cfg)["metrics"].get(cfg.monitor)
         return value if value is not None and math.isfinite(value) else None

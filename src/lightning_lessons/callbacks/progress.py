@@ -2,9 +2,11 @@
 
 import sys
 import time
+from typing import TextIO
 
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -14,19 +16,22 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lightning_lessons.results.console import console_and_log
+
 
 class LessonProgressBar(ProgressBar):
     """A single bar over every training step of the fit, with the logged metrics beside it.
 
     Lightning's own bars restart every epoch: 10,000 bars for a 10,000-epoch lesson. Off a terminal it
-    prints a line every `max_epochs / lines` epochs, and every `line_seconds` inside a long epoch.
+    prints a line every `max_epochs / lines` epochs, and every `line_seconds` inside a long epoch; on a
+    terminal those lines go to the run's `train.log` alone, beside the bar.
     """
 
     def __init__(
         self,
         description: str = "training",
         refresh_seconds: float = 0.5,
-        lines: int = 20,
+        lines: int = 10,
         line_seconds: float = 30.0,
     ) -> None:
         super().__init__()
@@ -36,6 +41,7 @@ class LessonProgressBar(ProgressBar):
         self.line_seconds = line_seconds
         self._enabled = True
         self._progress: Progress | None = None
+        self._lines: TextIO | None = None
         self._last_refresh = 0.0
         self._total_steps = 0
 
@@ -59,7 +65,10 @@ class LessonProgressBar(ProgressBar):
         self._every = max(1, trainer.max_epochs // self.lines)  # off a terminal, a line every this many
         self._total_steps = int(trainer.estimated_stepping_batches)  # once: Lightning works it out per call
         self._last_refresh = time.monotonic()
-        if sys.stdout.isatty():
+        console, log = console_and_log(sys.stdout)
+        self._lines = sys.stdout
+        if console.isatty():
+            self._lines = log
             self._progress = Progress(
                 TextColumn("[bold blue]{task.description}"),
                 BarColumn(),
@@ -69,6 +78,7 @@ class LessonProgressBar(ProgressBar):
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[status]}"),
                 refresh_per_second=4,
+                console=Console(file=console),
             )
             self._progress.start()
             self._task = self._progress.add_task(
@@ -92,14 +102,18 @@ class LessonProgressBar(ProgressBar):
         elif now - self._last_refresh > self.line_seconds and batch_idx + 1 < trainer.num_training_batches:
             self._last_refresh = now
             where = f"step {batch_idx + 1}/{trainer.num_training_batches}"
-            print(f"{self._status(trainer)}  ({where})", flush=True)
+            self.print_line(f"{self._status(trainer)}  ({where})")
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not self._enabled or self._progress is not None or not trainer.is_global_zero:
+        if not self._enabled or not trainer.is_global_zero:
             return
         epoch = trainer.current_epoch + 1
         if epoch % self._every == 0 or epoch == trainer.max_epochs:
-            print(self._status(trainer, epoch), flush=True)
+            self.print_line(self._status(trainer, epoch))
+
+    def print_line(self, line: str) -> None:
+        if self._lines is not None:
+            print(line, file=self._lines, flush=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._progress is not None:

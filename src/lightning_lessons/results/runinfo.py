@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from rich import print as rich_print
+from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
@@ -86,13 +86,19 @@ def save_run_info(cfg: DictConfig, run: Run) -> dict[str, Any]:
 
 
 def print_config_tree(cfg: DictConfig) -> None:
-    """The composed config as a Rich tree: one branch per group, its YAML inside."""
+    """The composed config as a Rich tree: one branch per group, its YAML inside. Nothing is cut: a
+    terminal wraps long lines at spaces, and a file or pipe gets lines as wide as they need."""
     tree = Tree(f"config of [bold]{cfg.lesson_name}[/bold]", guide_style="dim")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     groups = [key for key in TREE_ORDER if key in resolved]
     branches = {key: resolved[key] for key in groups}
     branches["run"] = {key: value for key, value in resolved.items() if key not in groups}
+    widest = 0
     for name, value in branches.items():
-        text = OmegaConf.to_yaml(value) if isinstance(value, (dict, list)) else f"{value}"
-        tree.add(f"[bold]{name}[/bold]").add(Syntax(text.rstrip(), "yaml", theme="ansi_dark"))
-    rich_print(tree)
+        text = OmegaConf.to_yaml(value).rstrip() if isinstance(value, (dict, list)) else f"{value}"
+        widest = max(widest, *(len(line) for line in text.splitlines()))
+        tree.add(f"[bold]{name}[/bold]").add(Syntax(text, "yaml", theme="ansi_dark", word_wrap=True))
+    console = Console()
+    if not console.is_terminal:
+        console.width = widest + 12  # the tree's guides take 8 columns
+    console.print(tree)

@@ -4,7 +4,7 @@
                                                      a sweep's jobs: <lesson>/multiruns/<sweep>/<n>/)
         .hydra/config.yaml  .hydra/overrides.yaml   the config it ran with, what was typed
         checkpoints/best.ckpt  checkpoints/last.ckpt
-        metrics.json  run_info.yaml  error.txt  events.out.tfevents.*
+        metrics.json  run_info.yaml  error.txt  train.log (the console)  events.out.tfevents.*
 
 `eval`, `predict`, `resume`, T1's source lookup, sweeps and `make report` all ask this module.
 """
@@ -89,6 +89,10 @@ class Run:
     @property
     def error_path(self) -> Path:
         return self.folder / "error.txt"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "train.log"  # Hydra's job log, `<job name>.log`, for `python -m ...train`
 
     @contextmanager
     def lock(self) -> Iterator[None]:

@@ -1,7 +1,6 @@
 """The end of a run: final metrics to TensorBoard's hparams view, `metrics.json`, and a console summary."""
 
 import json
-import logging
 import signal
 import sys
 import traceback
@@ -16,8 +15,6 @@ from lightning_lessons.nets import scalar_parameters
 from lightning_lessons.results.checkpoints import read_checkpoint
 from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.tables import aligned
-
-log = logging.getLogger(__name__)
 
 # Config sections that describe the experiment (the rest is plumbing: paths, callbacks, loggers).
 HPARAM_SECTIONS = ("lesson_name", "seed", "tags", "data", "model", "trainer")
@@ -90,7 +87,7 @@ def finish_run(
         logger.finalize("success")
     if trainer.is_global_zero:
         run.metrics_path.write_text(json.dumps(result, indent=2) + "\n")
-        log.info(summary_text(result, run))
+        print(summary_text(result, run), flush=True)
     return result
 
 
@@ -112,7 +109,18 @@ def record_failure(cfg: DictConfig, error: BaseException, message: str, run: Run
     """Leave a failed job's traceback (`error.txt`) and a `metrics.json` saying why, for the sweep's table."""
     write_status(cfg, run, "failed", error=message)
     run.error_path.write_text("".join(traceback.format_exception(error)))
-    log.error(f"failed: {message}\n  traceback in {_shown(run.error_path)}")
+
+
+def job_line(run: Run, monitor: str) -> str:
+    """A sweep job on one console line; what it printed is in its folder's `train.log`."""
+    result = run.metrics() or {}
+    status = result.get("status", "failed")
+    value = result.get("metrics", {}).get(monitor)
+    if status == "failed":
+        status = f"failed: {result.get('error', 'see its train.log')}"
+    elif value is not None:
+        status = f"{status}  {monitor}={value:.6g}"
+    return f"  job {run.folder.name}: {status}"
 
 
 def record_interruption(cfg: DictConfig, trainer: L.Trainer, run: Run, signum: signal.Signals) -> None:
