@@ -9,16 +9,19 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MeanMetric
 
 from lightning_lessons.errors import ConfigError, TrainingDiverged
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], LRScheduler]
 RNG_KEY = "rng_states"
 
 
 class LessonModule(L.LightningModule):
-    """Trains any plain `nn.Module` (`net`) with a loss module and an optimizer partial from the config."""
+    """Trains any plain `nn.Module` (`net`) with a loss module, an optimizer partial and, optionally, a
+    learning-rate scheduler partial from the config (`model/scheduler=step|cosine|one_cycle`)."""
 
     # What it logs as `train/<name>` and `val/<name>` (and `test/<name>`): what `monitor` may name.
     TRAIN_METRICS: ClassVar[tuple[str, ...]] = ("loss",)
@@ -35,11 +38,13 @@ class LessonModule(L.LightningModule):
         loss: nn.Module | None = None,
         optimizer: OptimizerFactory | None = None,
         channels_last: bool = False,
+        scheduler: SchedulerFactory | None = None,
     ) -> None:
         super().__init__()
         self.net = net.to(memory_format=torch.channels_last) if channels_last else net
         self.loss_fn = loss if loss is not None else nn.MSELoss()
         self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
         self.channels_last = channels_last
         # The loss over a whole split, weighted by batch size: with several processes, torchmetrics
         # gathers every process's sums, so `val/loss` is the loss over the whole set, not a mean of means.
@@ -91,10 +96,14 @@ class LessonModule(L.LightningModule):
 
     # --- optimizer ---------------------------------------------------------------------------------
 
-    def configure_optimizers(self) -> Optimizer:
+    def configure_optimizers(self) -> Optimizer | dict[str, Any]:
         if self.optimizer_factory is None:
             raise ConfigError("model.optimizer is not set: give an optimizer partial, e.g. torch.optim.SGD")
-        return self.optimizer_factory(self.parameters())
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        # Lightning steps the scheduler after every epoch (its default interval).
+        return {"optimizer": optimizer, "lr_scheduler": self.scheduler_factory(optimizer)}
 
     def learning_rate(self) -> float | None:
         optimizers = self.trainer.optimizers

@@ -3,7 +3,7 @@
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from lightning_lessons.models.base import LessonModule, OptimizerFactory
+from lightning_lessons.models.base import LessonModule, OptimizerFactory, SchedulerFactory
 
 STAGES = ("val", "test")
 
@@ -26,8 +26,10 @@ class ClassificationModule(LessonModule):
         loss: nn.Module | None = None,
         channels_last: bool = False,
         confusion_matrix: bool = False,
+        scheduler: SchedulerFactory | None = None,
     ) -> None:
-        super().__init__(net, loss if loss is not None else nn.CrossEntropyLoss(), optimizer, channels_last)
+        loss = loss if loss is not None else nn.CrossEntropyLoss()
+        super().__init__(net, loss, optimizer, channels_last, scheduler)
         self.num_classes = num_classes
         self.accuracy = nn.ModuleDict(
             {stage: MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}

@@ -4,7 +4,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanSquaredError, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from lightning_lessons.models.base import LessonModule, OptimizerFactory
+from lightning_lessons.models.base import LessonModule, OptimizerFactory, SchedulerFactory
 
 STAGES = ("val", "test")
 QUALITY = ("mse", "psnr", "ssim")
@@ -34,8 +34,9 @@ class DenoisingModule(LessonModule):
         optimizer: OptimizerFactory | None = None,
         loss: nn.Module | None = None,
         channels_last: bool = False,
+        scheduler: SchedulerFactory | None = None,
     ) -> None:
-        super().__init__(net, loss, optimizer, channels_last)
+        super().__init__(net, loss, optimizer, channels_last, scheduler)
         self.quality = nn.ModuleDict(
             {f"{stage}{kind}": image_quality(stage, kind) for stage in STAGES for kind in ("", "_noisy")}
         )

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_lessons.errors import CheckpointError
-from lightning_lessons.models.base import OptimizerFactory
+from lightning_lessons.models.base import OptimizerFactory, SchedulerFactory
 from lightning_lessons.models.classification import STAGES, ClassificationModule
 from lightning_lessons.results.checkpoints import load_weights, read_checkpoint, refuse_other_lesson
 from lightning_lessons.results.runs import newest_run
@@ -96,8 +96,9 @@ class TransferModule(ClassificationModule):
         loss: nn.Module | None = None,
         channels_last: bool = False,
         confusion_matrix: bool = False,
+        scheduler: SchedulerFactory | None = None,
     ) -> None:
-        super().__init__(net, num_classes, optimizer, loss, channels_last, confusion_matrix)
+        super().__init__(net, num_classes, optimizer, loss, channels_last, confusion_matrix, scheduler)
         self.pretrained = pretrained
         self.into = into
         self.freeze = freeze
