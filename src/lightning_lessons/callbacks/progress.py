@@ -118,7 +118,9 @@ class LessonProgressBar(ProgressBar):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._enabled and trainer.is_global_zero and trainer.current_epoch < trainer.max_epochs:
             # EarlyStopping (or SLURM's time limit) ended the fit: say so, where it stood.
-            self.print_line(f"stopped before max_epochs, at epoch {trainer.current_epoch}/{trainer.max_epochs}")
+            self.print_line(
+                f"stopped before max_epochs, at epoch {trainer.current_epoch}/{trainer.max_epochs}"
+            )
         if self._progress is not None:
             self._progress.update(self._task, status=self._status(trainer, trainer.current_epoch))
             self._progress.stop()
