@@ -5,7 +5,9 @@ from lightning_lessons.callbacks.classification import DecisionRegions, Predicti
 from lightning_lessons.callbacks.denoising import DenoisingFigures
 from lightning_lessons.callbacks.every_n_epochs import EveryNEpochs
 from lightning_lessons.callbacks.graph import ModelGraph
+from lightning_lessons.callbacks.histograms import ParameterHistograms
 from lightning_lessons.callbacks.interrupt import InterruptCheckpoint
+from lightning_lessons.callbacks.landscape import LossSurface
 from lightning_lessons.callbacks.layout import ScalarsLayout, add_layout_charts
 from lightning_lessons.callbacks.pr_curves import PRCurves
 from lightning_lessons.callbacks.progress import LessonProgressBar
@@ -21,8 +23,10 @@ __all__ = [
     "FitFigure",
     "InterruptCheckpoint",
     "LessonProgressBar",
+    "LossSurface",
     "ModelGraph",
     "PRCurves",
+    "ParameterHistograms",
     "ParameterTracker",
     "PredictionFigures",
     "ScalarsLayout",

@@ -1,8 +1,10 @@
 """Matplotlib figures for TensorBoard (`SummaryWriter.add_figure`), without pyplot's global state."""
 
+import math
+
 import torch
 from matplotlib import colormaps
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
@@ -119,5 +121,44 @@ def decision_figure(
     colours = ListedColormap([colormaps["tab10"](k) for k in range(max(classes, 2))])
     axes.pcolormesh(*grid, grid_classes, cmap=colours, vmin=0, vmax=colours.N - 1, alpha=0.3, shading="auto")
     axes.scatter(points[:, 0], points[:, 1], c=predicted, cmap=colours, vmin=0, vmax=colours.N - 1, s=6)
+    axes.set_title(title, fontsize="medium")
+    return figure
+
+
+def surface_figure(
+    axes_values: tuple[Tensor, Tensor],
+    loss: Tensor,
+    paths: dict[str, Tensor],
+    names: list[str],
+    title: str,
+    target: Tensor | None = None,
+) -> Figure:
+    """Contours of `loss` (one row per value of the second parameter) on log-spaced levels, so a long
+    shallow valley shows beside a steep wall, and each path (N x 2) from its start (circle) to its end."""
+    figure, axes = figure_axes((5.6, 4.2), {"left": 0.11, "right": 0.9, "bottom": 0.12, "top": 0.91})
+    high = float(loss.max())
+    levels = torch.logspace(math.log10(max(float(loss.min()), high * 1e-9)), math.log10(high), 25)
+    filled = axes.contourf(*axes_values, loss, levels=levels.tolist(), norm=LogNorm(), cmap="viridis")
+    axes.contour(*axes_values, loss, levels=levels[::3].tolist(), colors="white", linewidths=0.4)
+    figure.colorbar(filled, ax=axes, label="training loss", format="%.3g")
+    colours = ["tab:red", "tab:orange", "white"]
+    for index, ((label, path), colour) in enumerate(zip(paths.items(), colours, strict=False)):
+        on_top = {"color": colour, "zorder": 5 - index}  # the first path over the others where they meet
+        axes.plot(path[:, 0], path[:, 1], linewidth=1.5, label=label, **on_top)
+        axes.plot(*path[0].tolist(), "o", markersize=5, **on_top)
+        axes.plot(*path[-1].tolist(), "o", markersize=5, markeredgecolor="black", **on_top)
+    if target is not None:
+        axes.plot(
+            *target.tolist(),
+            "*",
+            color="gold",
+            markersize=13,
+            markeredgecolor="black",
+            label="target",
+            zorder=6,
+        )
+    axes.set_xlabel(names[0])
+    axes.set_ylabel(names[1])
+    axes.legend(loc="upper left", fontsize="small")
     axes.set_title(title, fontsize="medium")
     return figure

@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import Tensor, nn
 
+from lightning_lessons.callbacks.landscape import LossSurface, loss_surface, parameter_loss, two_parameters
+from lightning_lessons.callbacks.plots import surface_figure
 from lightning_lessons.callbacks.state_dict import PREDICTIONS, STATE_DICT
 from lightning_lessons.results.checkpoints import read_checkpoint, read_tensors
 from lightning_lessons.results.runs import Run
@@ -202,6 +204,42 @@ def save_reload(folder: Path, jobs: list[Job]) -> list[str]:
     return [*lines, _save(figure, folder)]
 
 
+def recorded_path(job: Job) -> Tensor:
+    """The job's parameters after every step: the `LossSurface` callback's state in its `last.ckpt`."""
+    return read_checkpoint(Run(job.folder).last)["callbacks"][LossSurface.__qualname__]["path"]
+
+
+def landscape(folder: Path, jobs: list[Job]) -> list[str]:
+    """Every optimizer's path on R1's loss surface, and the condition number of the loss's Hessian:
+    the ratio of its steepest to its flattest curvature, which sets how slowly gradient descent moves
+    along the flat direction at a rate the steep one allows."""
+    fit, cfg = fitted(jobs[0]), Run(jobs[0].folder).config()
+    names = two_parameters(fit.net)
+    loss = parameter_loss(fit.net, instantiate(cfg.model.loss), *fit.train)
+    target = torch.tensor([fit.record["target_parameters"][name] for name in names])
+    paths = {job.folder.name: recorded_path(job) for job in jobs}
+    for job, path in zip(jobs, paths.values(), strict=True):
+        job.metrics.update(dict(zip(names, path[-1].tolist(), strict=True)))
+        job.metrics[f"{names[1]}_gap"] = abs(float(path[-1, 1] - target[1]))
+    curvatures, directions = torch.linalg.eigh(torch.func.hessian(loss)(target))
+    flat, steep = curvatures.tolist()
+    slow = directions[:, 0] * directions[1, 0].sign()  # the flat direction, its bias part positive
+    lr, epochs = cfg.model.optimizer.lr, cfg.epochs
+    axes, surface = loss_surface(loss, torch.cat([*paths.values(), target[None]]), resolution=80)
+    title = f"R1's loss surface, {epochs} epochs each (condition number {steep / flat:.0f})"
+    figure = surface_figure(axes, surface, paths, names, title, target)
+    return [
+        f"condition number of R1's loss: {steep / flat:.0f} (its Hessian's curvatures {steep:.4g} and "
+        f"{flat:.4g}); the flat direction ({names[0]}, {names[1]}) = "
+        f"({slow[0]:.3f}, {slow[1]:.3f}) is almost the {names[1]} alone",
+        f"{jobs[0].folder.name} at lr {lr:g} keeps {1 - lr * flat:.5f} of its distance along it an epoch: "
+        f"{(1 - lr * flat) ** epochs:.1%} left after {epochs} epochs; lr above 2 / {steep:.4g} = "
+        f"{2 / steep:.2g} diverges across the valley",
+        f"least squares: {names[0]} {target[0]:.4f}, {names[1]} {target[1]:.4f}",
+        _save(figure, folder),
+    ]
+
+
 VIEWS: dict[str, Callable[[Path, list[Job]], list[str]]] = {
     "optimizers": optimizers,
     "optimizers_mnist": optimizers,
@@ -209,6 +247,7 @@ VIEWS: dict[str, Callable[[Path, list[Job]], list[str]]] = {
     "fitting": fitting,
     "losses": losses,
     "save_reload": save_reload,
+    "landscape": landscape,
 }
 
 
