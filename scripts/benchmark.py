@@ -16,10 +16,13 @@ alone: the project's bulk tensor pipeline against torchvision's per-image PIL pa
 from __future__ import annotations
 
 import argparse
+import io
+import logging
 import os
 import statistics
 import tempfile
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import NoReturn
 
@@ -30,7 +33,7 @@ from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import compose
 from lightning_lessons.data import MNISTDataModule, TensorLoader
 from lightning_lessons.data.mnist import local_data_dir
-from lightning_lessons.errors import fail
+from lightning_lessons.errors import UserError, fail
 from lightning_lessons.lessons import lesson_names
 from lightning_lessons.schema import AT_LEAST_ONE, Bound
 from lightning_lessons.twins import run_twin
@@ -64,7 +67,8 @@ def transfer_source(data_dir: str, folder: Path) -> list[str]:
     (data / "MNIST").symlink_to(Path(data_dir).resolve() / "MNIST")
     source = folder / "source"
     overrides = ["trainer.max_epochs=1", "+trainer.limit_train_batches=1", "data.download=false"]
-    run_lesson(config("mnist_cnn", [f"paths.data_dir={data}", *overrides], str(source)))
+    with redirect_stdout(io.StringIO()):
+        run_lesson(config("mnist_cnn", [f"paths.data_dir={data}", *overrides], str(source)))
     return [f"model.pretrained.checkpoint={source / 'checkpoints' / 'last.ckpt'}", f"paths.data_dir={data}"]
 
 
@@ -74,8 +78,8 @@ def config(lesson: str, overrides: list[str], output_dir: str):
 
 def times(lesson: str, overrides: list[str]) -> tuple[float, float, int]:
     """ms per step of the project's run and of the twin, and the steps timed."""
-    with tempfile.TemporaryDirectory() as output_dir:
-        project = run_lesson(config(lesson, overrides, output_dir))
+    with tempfile.TemporaryDirectory() as output_dir, redirect_stdout(io.StringIO()):
+        project = run_lesson(config(lesson, overrides, output_dir))  # its progress bar on, unseen
     with tempfile.TemporaryDirectory() as output_dir:
         twin = run_twin(config(lesson, overrides, output_dir))
     return project.ms_per_step, twin.ms_per_step, twin.timed_steps
@@ -158,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
         "overrides", nargs="*", help="Hydra overrides for every run, e.g. model.optimizer.fused=false"
     )
     args = parser.parse_args(argv)
+    for name in ("lightning.pytorch", "lightning.fabric"):  # their banners: the table is the output
+        logging.getLogger(name).setLevel(logging.WARNING)
     checked_overrides(args.lessons, args.steps, args.data_dir, args.overrides)
     has_mnist = (Path(args.data_dir) / "MNIST" / "raw").is_dir()
 
@@ -170,9 +176,13 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"skipping {lesson}: no MNIST under {args.data_dir} (use --data-dir)")
                 continue
             overrides = lesson_overrides(lesson, args.steps, args.data_dir) + args.overrides
-            if lesson == "transfer_fashion":
-                overrides += transfer_source(args.data_dir, Path(scratch))
-            runs = [times(lesson, overrides) for _ in range(args.repeats)]
+            try:
+                if lesson == "transfer_fashion":
+                    overrides += transfer_source(args.data_dir, Path(scratch))
+                runs = [times(lesson, overrides) for _ in range(args.repeats)]
+            except UserError as error:  # its data missing or broken: every other row still counts
+                print(f"skipping {lesson}: {str(error).splitlines()[0]}", flush=True)
+                continue
             project, plain = (statistics.median(run[i] for run in runs) for i in (0, 1))
             ratio = statistics.median(run[0] / run[1] for run in runs)
             batch = compose([f"lesson={lesson}", "paths.output_dir=unused"]).data.get("batch_size")
