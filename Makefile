@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # .venv's packages with Lightning 2.5.6 in front of them (make test-lightning-2.5)
 OLDEST := .venv-lightning-2.5
 
-.PHONY: test-lightning-2.5 test-heavy help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval figures
+.PHONY: test-lightning-2.5 test-heavy help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval predict figures
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ clean:  ## remove run outputs
 
 eval: $(STAMP)  ## test a run's best checkpoint again: make eval RUN=logs/<lesson>/<run>
 	$(PY) -m lightning_lessons.eval run="$(RUN)" $(ARGS)
+
+predict: $(STAMP)  ## your own pictures of digits: make predict RUN=logs/mnist_cnn/<run> IMAGES=a.png,b.jpg
+	$(PY) -m lightning_lessons.predict run="$(RUN)" images="$(IMAGES)"
 
 figures: $(STAMP)  ## short real runs -> docs/img/*.png (lesson figures and TensorBoard screenshots)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }

@@ -230,7 +230,9 @@ def test_predict_gets_known_digits_right(mnist_run, tmp_path):
     run, _ = mnist_run
     files, labels = framed_digits(10, seed=7, folder=tmp_path)  # one of each class, new shades
     paths = [str(path) for path in files]
-    completed = tool("predict", f"ckpt_path={run.best}", f"images={','.join(paths)}")
+    # As the README says it: make predict RUN=<run> IMAGES=a.png,b.jpg (the run's best checkpoint).
+    command = ["make", "-s", "predict", f"RUN={run.folder}", f"IMAGES={','.join(paths)}"]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     header, *lines = completed.stdout.strip().splitlines()
     assert header.split() == ["file", "digit", "probability"]

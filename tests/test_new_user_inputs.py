@@ -10,8 +10,8 @@ from lightning_lessons.cli import check_command_line, resume_arguments
 from lightning_lessons.config import compose
 from lightning_lessons.data.digits import load_digit
 from lightning_lessons.errors import ConfigError, DataError, ResumeError
-from lightning_lessons.eval import chosen
 from lightning_lessons.report import read_runs, report_text
+from lightning_lessons.results.runs import chosen
 
 
 @pytest.mark.parametrize("value", ["", "null", "' '"])
@@ -50,7 +50,7 @@ def test_report_leaves_out_metrics_that_are_not_numbers(tmp_path):
 
 def test_eval_refuses_a_run_and_a_checkpoint_together(tmp_path):
     with pytest.raises(ConfigError, match="not both"):
-        chosen(str(tmp_path), str(tmp_path / "best.ckpt"))
+        chosen(str(tmp_path), str(tmp_path / "best.ckpt"), "usage")
 
 
 def test_an_empty_resume_names_what_to_give():

@@ -117,7 +117,7 @@ def test_a_pickled_checkpoint_is_refused_unread_by_every_reader(copy, marker, tm
         "read_checkpoint": lambda: read_checkpoint(copy.best),
         "Lightning's ckpt_path read": lambda: AtomicCheckpointIO().load_checkpoint(copy.best),
         "eval": lambda: evaluate(run=str(copy.folder)),
-        "predict": lambda: predict(str(copy.best), ["a.png"]),
+        "predict": lambda: predict(None, str(copy.best), ["a.png"]),
         "resume": lambda: resume_arguments([f"resume={copy.folder}", "epochs=80"]),
         "ckpt_path": lambda: checkpoint_to_resume(str(copy.last), Run(tmp_path / "new"), 100),
         "transfer": lambda: PretrainedWeights(
@@ -165,7 +165,7 @@ def test_a_saved_config_naming_code_is_refused_by_every_consumer(target, place, 
     edit_config(copy, key.removesuffix("[0]"), [node] if key.endswith("[0]") else node)
     consumers = {
         "eval": lambda: evaluate(run=str(copy.folder)),
-        "predict": lambda: predict(str(copy.best), ["a.png"]),
+        "predict": lambda: predict(None, str(copy.best), ["a.png"]),
         "resume": lambda: resume_arguments([f"resume={copy.folder}", "epochs=80"]),
         "study figures": lambda: fitted(Job(copy.folder, {}, "completed")),
     }

@@ -1,5 +1,5 @@
-"""Classify your own digits: `python -m lightning_lessons.predict ckpt_path=<ckpt> images=a.png,b.png`.
-The model and its input normalisation come from the run that wrote the checkpoint."""
+"""Classify your own digits: `python -m lightning_lessons.predict run=<run> images=a.png,b.png` (the run's
+best checkpoint; or `ckpt_path=<checkpoint>`). The model and its input normalisation come from the run."""
 
 import sys
 
@@ -10,14 +10,17 @@ from lightning_lessons.cli import parse_key_values
 from lightning_lessons.data.digits import load_digit
 from lightning_lessons.errors import ConfigError, fail, run_or_explain
 from lightning_lessons.results.checkpoints import load_weights, read_checkpoint
-from lightning_lessons.results.runs import run_of_checkpoint
+from lightning_lessons.results.runs import chosen
 from lightning_lessons.results.tables import aligned
 
+USAGE = "say which run and which pictures: make predict RUN=logs/mnist_cnn/<run> IMAGES=a.png,b.jpg"
 
-def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
-    """(file, digit, probability) for each image, by the checkpoint's model."""
+
+def predict(run: str | None, ckpt_path: str | None, images: list[str]) -> list[tuple[str, int, float]]:
+    """(file, digit, probability) for each image, by the model of the run's best checkpoint."""
+    found, ckpt_path = chosen(run, ckpt_path, USAGE)
     weights = read_checkpoint(ckpt_path)["state_dict"]  # as data (missing, damaged, pickled: named) first
-    cfg = run_of_checkpoint(ckpt_path).config()
+    cfg = found.config()
     if "mean" not in cfg.data or cfg.model.get("num_classes") is None:
         raise ConfigError(f"{ckpt_path} is from lesson '{cfg.lesson_name}', not an image classifier")
     pictures = torch.stack([load_digit(path) for path in images]).unsqueeze(1)
@@ -29,10 +32,11 @@ def predict(ckpt_path: str, images: list[str]) -> list[tuple[str, int, float]]:
 
 
 def main() -> None:
-    settings, extra = parse_key_values(sys.argv[1:], known=("ckpt_path", "images"))
-    if extra or not {"ckpt_path", "images"} <= settings.keys():
-        fail("usage: python -m lightning_lessons.predict ckpt_path=<checkpoint> images=a.png,b.png")
-    rows = run_or_explain(lambda: predict(settings["ckpt_path"], settings["images"].split(",")))
+    settings, extra = parse_key_values(sys.argv[1:], known=("run", "ckpt_path", "images"))
+    if extra or not settings.get("images"):
+        fail(USAGE)
+    images = settings["images"].split(",")
+    rows = run_or_explain(lambda: predict(settings.get("run"), settings.get("ckpt_path"), images))
     table = [("file", "digit", "probability")] + [(path, str(d), f"{p:.3f}") for path, d, p in rows]
     print("\n".join(aligned(table, right=(1, 2))))
 

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
-from lightning_lessons.errors import RunFolderError
+from lightning_lessons.errors import CheckpointError, ConfigError, RunFolderError
 from lightning_lessons.results.targets import config_targets, override_targets, refuse_untrusted
 from lightning_lessons.schema import RunSettings
 
@@ -234,6 +234,23 @@ def run_folder(folder: str | Path) -> Run:
             f"{run.folder} is not a run folder: it has no {run.config_path.relative_to(run.folder)}"
         )
     return run
+
+
+def chosen(run: str | None, ckpt_path: str | None, usage: str) -> tuple[Run, Path]:
+    """The run and the checkpoint `eval` and `predict` use: the run's best (else last), or the one given."""
+    if run and ckpt_path:  # a checkpoint names its own run: two answers to one question
+        raise ConfigError("give run=<run folder> or ckpt_path=<checkpoint>, not both")
+    if ckpt_path:
+        if not Path(ckpt_path).is_file():
+            raise CheckpointError(f"checkpoint not found: {ckpt_path}")
+        return run_of_checkpoint(ckpt_path), Path(ckpt_path)
+    if not run:
+        raise ConfigError(usage)
+    found = run_folder(run)
+    checkpoint = found.checkpoint()
+    if checkpoint is None:
+        raise RunFolderError(f"no checkpoint in {found.checkpoints}: expected best.ckpt or last.ckpt")
+    return found, checkpoint
 
 
 def run_of_checkpoint(checkpoint: str | Path) -> Run:
