@@ -74,7 +74,7 @@ def register_resolvers() -> None:
     lesson's `epochs` into Lightning epochs and a logging interval (conf/trainer/default.yaml);
     `${slurm_gpus:${trainer.accelerator},${trainer.devices}}` is what a SLURM job asks for."""
     resolvers = {"every": every, "chunk": chunk, "log_every": log_every, "div": lambda a, b: a // b}
-    resolvers |= {"mode_for": mode_for}
+    resolvers |= {"mode_for": mode_for, "add": lambda a, b: a + b}  # add: a resumed search's job folders
     resolvers |= {"slurm_gpus": slurm_gpus, "stamp": stamp, "sweep_stamp": sweep_stamp}
     for name, function in resolvers.items():
         if not OmegaConf.has_resolver(name):

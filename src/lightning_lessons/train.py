@@ -27,6 +27,7 @@ from lightning_lessons.results.console import console_recorded
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.summary import finish_run, job_line, record_failure, record_interruption
+from lightning_lessons.results.sweep_resume import resumed_job
 from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
 
 
@@ -36,8 +37,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run = Run(Path(cfg.paths.output_dir))
     main_process = rank_zero_only.rank == 0
     with run.lock() if main_process else nullcontext():
-        try:
-            return fit_and_record(cfg, run)
+        try:  # a job of a resumed sweep that finished before is kept, not run again
+            return resumed_job(cfg, run) or fit_and_record(cfg, run)
         except Exception as error:
             mistake = user_error(error)
             if main_process and mistake is not None and not isinstance(mistake, TrainingDiverged):
@@ -150,7 +151,7 @@ def main() -> None:
         problem = str(error)
     if problem:
         fail(problem)
-    if RESUMING in argv:
+    if RESUMING in argv and resumed_folder(argv):  # a single run's (a sweep's jobs look at their own)
         RESUMED_FILES = Run(Path(resumed_folder(argv))).files()
     sys.argv[1:] = argv  # Hydra reads the command line itself
     _hydra_main()

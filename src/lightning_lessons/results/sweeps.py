@@ -86,6 +86,11 @@ def table_text(jobs: list[Job]) -> str:
     return "\n".join(text + aligned([header, *lines]))
 
 
+def ran_with(job: Job, params: dict[str, Any]) -> bool:
+    """Whether the job ran with an Optuna trial's parameters (as its overrides spell them)."""
+    return all(job.overrides.get(key) == str(value) for key, value in params.items())
+
+
 def best_trial_text(sweep_dir: Path, jobs: list[Job], monitor: str, direction: Any) -> str | None:
     """An Optuna search's best trial (from its `optimization_results.yaml`): value, overrides, folder."""
     results_path = sweep_dir / "optimization_results.yaml"
@@ -95,7 +100,7 @@ def best_trial_text(sweep_dir: Path, jobs: list[Job], monitor: str, direction: A
     if "best_params" not in results:  # a multi-objective search keeps its Pareto front there instead
         return f"best trials: {results_path}"
     params = results["best_params"]
-    best = next((job for job in jobs if all(job.overrides.get(k) == str(v) for k, v in params.items())), None)
+    best = next((job for job in jobs if ran_with(job, params)), None)
     overrides = " ".join(f"{key}={value}" for key, value in params.items())
     # In a continued study (sqlite storage) the best trial may be one of an earlier sweep's jobs.
     where = f" (job {best.folder.name})" if best is not None else " (an earlier sweep of this study)"
