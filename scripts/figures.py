@@ -1,9 +1,9 @@
 """`make figures`: short real trainings of a few lessons, exported as the pictures in docs/img/.
 
-Each lesson's own TensorBoard figure (fit curve, decision regions, MNIST predictions with mistakes
-marked, noisy / denoised / clean digits) is copied out of its event file, and the scalars, images and
-hparams dashboards are photographed in headless Chromium, and so are Custom Scalars, Graphs, the
-Projector (V1, T1, D2) and PR Curves. The runs stay in logs/figures/ for
+Each lesson's own TensorBoard figure (R1's loss surface, fit curve, decision regions, MNIST predictions
+with mistakes marked, noisy / denoised / clean digits) is copied out of its event file, and the scalars,
+images, hparams and histograms dashboards are photographed in headless Chromium, and so are Custom
+Scalars, Graphs, the Projector (V1, T1, D2) and PR Curves. The runs stay in logs/figures/ for
 `make tensorboard`. MNIST lessons need MNIST (`--data-dir`, default as for `make bench`).
 The concept studies run as `make study` runs them (into logs/studies/), and their figures are copied.
 """
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 T1_SOURCE = ROOT / "logs" / "figures" / "mnist_cnn" / "checkpoints" / "best.ckpt"
 SHORT_MNIST = ["trainer.max_epochs=1", "+trainer.limit_train_batches=150", "data.download=false"]
 FIGURES = {  # lesson: (overrides, {TensorBoard image tag: file in docs/img})
+    "linear_regression_scratch": ([], {"loss_surface": "loss_surface.png"}),
     "nonlinear_regression": (["epochs=2000"], {"fit": "fit_nonlinear_regression.png"}),
     "multiclass_classification": (["epochs=1500"], {"decision_regions": "decision_regions.png"}),
     "mnist_cnn": (
@@ -62,9 +63,14 @@ DASHBOARDS = {  # file: (dashboard, element that shows it is drawn, tag filter)
         "^(fit|decision_regions|predictions/test)$",
     ),
     "tensorboard_hparams.png": ("hparams", "vaadin-grid-cell-content", None),
+    "tensorboard_histograms.png": (
+        "histograms",
+        "tf-histogram-loader",
+        "^(weights|gradients)/net.features.0.weight$",
+    ),
 }
 # make study NAME=<study> with its defaults -> docs/img/study_<study>.png (optimizers_mnist: long on a CPU)
-STUDIES = ["optimizers", "activations", "fitting", "losses", "save_reload"]
+STUDIES = ["optimizers", "activations", "fitting", "losses", "save_reload", "landscape"]
 
 
 def main() -> None:
