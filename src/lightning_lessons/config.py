@@ -43,14 +43,18 @@ def log_every(epochs: int, batch_size: int | None) -> int:
 # A sweep's folder name, fixed by its first process: jobs that a launcher runs in processes of their
 # own (submitit, SLURM) resolve the sweep folder again, and must find the same one.
 SWEEP_STAMP = "LIGHTNING_LESSONS_SWEEP_STAMP"
+TORCHRUN_JOB = "TORCHELASTIC_RUN_ID"  # torchrun's job id (--rdzv-id), the same in all its processes
 
 
 def stamp() -> str:
-    """`<date>_<time>_<pid>`: unique per process. In a SLURM job step, `slurm-<job>.<step>`: every task
-    of a multi-process run must find the same folder, and a requeued job comes back to it."""
+    """`<date>_<time>_<pid>`: unique per process. In a SLURM job step, `slurm-<job>.<step>`, and under
+    torchrun `torchrun-<job id>`: every process of a multi-process run must find the same folder, and a
+    requeued or restarted job comes back to it."""
     job, step = os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_STEP_ID")
     if job and step:
         return f"slurm-{job}.{step}"
+    if os.environ.get(TORCHRUN_JOB):
+        return f"torchrun-{os.environ[TORCHRUN_JOB]}"
     return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{os.getpid()}"
 
 
@@ -82,8 +86,13 @@ def register_resolvers() -> None:
             OmegaConf.register_new_resolver(name, function, use_cache=name.endswith("stamp"))
 
 
-def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
-    """The config Hydra would build for these overrides, without starting a run (tests, tools)."""
+def compose(
+    overrides: Sequence[str] = (), config_name: str = CONFIG_NAME, with_hydra: bool = False
+) -> DictConfig:
+    """The config Hydra would build for these overrides, without starting a run (tests, tools);
+    `with_hydra`: with Hydra's own settings under `hydra` (where the run folder would be)."""
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
+        return hydra_compose(
+            config_name=config_name, overrides=list(overrides), return_hydra_config=with_hydra
+        )

@@ -5,6 +5,7 @@ import signal
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 
 
 class KillAtStep(L.Callback):
@@ -14,11 +15,17 @@ class KillAtStep(L.Callback):
     `$FAIL_IN_JOB` one that raises an error there instead (a failed job)."""
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        # $KILL_RANK: that process of several alone; the processes torchrun restarts go on to the end.
+        rank, restarted = str(trainer.global_rank), os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") != "0"
+        if os.environ.get("KILL_RANK", rank) != rank or restarted:
+            return
         wanted = os.environ.get("KILL_AT_STEP")
         if not wanted or trainer.global_step < int(wanted):  # a step may hold several updates
             return
-        job = str(HydraConfig.get().job.num) if HydraConfig.initialized() else None
-        if os.environ.get("FAIL_IN_JOB") == job:
+        # A sweep's job number; none in a single run (Hydra leaves its hydra.job.num missing there).
+        num = OmegaConf.select(HydraConfig.get(), "job.num") if HydraConfig.initialized() else None
+        job = None if num is None else str(num)
+        if job is not None and os.environ.get("FAIL_IN_JOB") == job:
             raise RuntimeError(f"job {job} fails on purpose")
         if os.environ.get("KILL_IN_JOB", job) != job:
             return
