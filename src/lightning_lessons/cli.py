@@ -20,6 +20,7 @@ from lightning_lessons.results.checkpoints import resumable_checkpoint
 from lightning_lessons.results.runs import LAST, RESUMING, Run, log_folder_problem, newest_run, run_folder
 from lightning_lessons.schema import check_config
 from lightning_lessons.slurm.cluster import cluster_problem
+from lightning_lessons.torchrun import job_id, job_id_problem
 
 
 def override_key(override: str) -> str:
@@ -142,11 +143,11 @@ def without_resume(argv: Sequence[str]) -> list[str]:
     return [a for a in argv if override_key(a) not in KEYS]
 
 
-def composed(overrides: Sequence[str]) -> DictConfig:
+def composed(overrides: Sequence[str], with_hydra: bool = False) -> DictConfig:
     """The config of these overrides, or the command-line check's explanation of what is wrong."""
     overrides = [a for a in overrides if not a.startswith(("-", "hydra."))]
     try:
-        return compose(overrides)
+        return compose(overrides, with_hydra=with_hydra)
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(check_command_line(overrides) or str(error)) from None
 
@@ -248,14 +249,42 @@ def resumed_folder(argv: Sequence[str]) -> str | None:
 
 def run_dir_problem(argv: Sequence[str]) -> str | None:
     """Two runs never share a folder: a new run into a folder that already holds files is refused.
-    (Lightning's DDP processes after the first are started with their run's folder, and are let be.)"""
+    (Lightning's DDP processes after the first are started with their run's folder, and are let be;
+    torchrun starts a job's processes alike, and they share the folder its job id names.)"""
     folder = resumed_folder(argv)
-    if folder is None or RESUMING in argv or rank_zero_only.rank != 0:
+    if RESUMING in argv:
+        return None
+    if job_id() is not None and not {"-m", "--multirun"} & set(argv):
+        return torchrun_problem(argv, folder)
+    if folder is None or rank_zero_only.rank != 0:
         return None
     if Path(folder).is_dir() and any(Path(folder).iterdir()):
         return (
             f"hydra.run.dir={folder} already holds files: a new run needs a folder of its own "
             f"(to continue the run there: resume={folder})"
+        )
+    return None
+
+
+def torchrun_problem(argv: Sequence[str], folder: str | None) -> str | None:
+    """A torchrun job's folder (`torchrun-<id>`, or hydra.run.dir) is new, or holds an unfinished run
+    of the same settings, which the job continues (torchrun restarted it, or the command ran again).
+    Every process asks before Hydra writes there, and before any of them trains (torchrun.py)."""
+    problem = job_id_problem() if folder is None else None
+    if problem:
+        return problem
+    cfg = composed(argv, with_hydra=True)
+    run = Run(Path(folder or cfg.hydra.run.dir))
+    if not run.last.is_file():
+        return None
+    fix = "another hydra.run.dir" if folder else "another torchrun job id: --rdzv-id=<new name>"
+    if (run.metrics() or {}).get("status") == "completed":
+        return f"{run.folder} holds a finished run: a new run needs {fix}"
+    changed = maths_changes(run.config(), cfg, [override_key(a) for a in argv])
+    if changed:
+        return (
+            f"{run.folder} holds a run with other settings ({', '.join(changed)}): a new run needs {fix}; "
+            "the same settings continue it"
         )
     return None
 

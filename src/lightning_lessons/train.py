@@ -29,6 +29,7 @@ from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.summary import finish_run, job_line, record_failure, record_interruption
 from lightning_lessons.results.sweep_resume import resumed_job
 from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
+from lightning_lessons.torchrun import continued_checkpoint
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def undo_start(cfg: DictConfig, run: Run) -> None:
 def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
     run.save_config(cfg)
     resumed = checkpoint_to_resume(cfg.ckpt_path, run, cfg.trainer.max_epochs)
-    ckpt_path = resumed or requeued_checkpoint(run.last)
+    ckpt_path = resumed or requeued_checkpoint(run.last) or continued_checkpoint(run.last)
     experiment = build(cfg)
     datamodule, model, trainer = experiment.datamodule, experiment.model, experiment.trainer
     if resumed:  # weights that do not fit this network: one line, not Lightning's traceback
