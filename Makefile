@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # .venv's packages with Lightning 2.5.6 in front of them (make test-lightning-2.5)
 OLDEST := .venv-lightning-2.5
 
-.PHONY: test-lightning-2.5 test-heavy help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval predict figures
+.PHONY: test-lightning-2.5 test-heavy test-docs help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval predict figures
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ test-e2e: $(STAMP)  ## TensorBoard dashboards in headless Chromium (installs Deb
 
 test-heavy: $(STAMP)  ## tests of several real processes each (kill -9, DDP, sweeps, eval): CI runs them
 	$(PY) -m pytest -n auto --dist loadfile -m heavy
+
+test-docs: $(STAMP)  ## every short command of the README and docs/, run as written, page by page
+	$(PY) -m pytest -n auto --dist load -m docs tests/test_docs.py
 
 test-slow: $(STAMP)  ## only the slow tests (full-length runs)
 	$(PY) -m pytest -m slow

@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from lightning_lessons.nets import scalar_parameters
@@ -82,8 +83,13 @@ def finish_run(
             "checkpoint": checkpoint.best_model_path if checkpoint is not None else None,
         },
     }
+    final = {f"final/{name}": value for name, value in metrics.items()}
     for logger in trainer.loggers:
-        logger.log_hyperparams(hyperparameters(cfg), {f"final/{k}": v for k, v in metrics.items()})
+        if isinstance(logger, TensorBoardLogger):  # its HParams view pairs the settings with these
+            logger.log_hyperparams(hyperparameters(cfg), final)
+        else:
+            logger.log_hyperparams(hyperparameters(cfg))
+            logger.log_metrics(final, step=steps)
         logger.finalize("success")
     if trainer.is_global_zero:
         run.metrics_path.write_text(json.dumps(result, indent=2) + "\n")
