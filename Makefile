@@ -7,12 +7,13 @@ LESSON ?= linear_regression
 LESSON_ARG := $(if $(filter file,$(origin LESSON)),,lesson=$(LESSON))
 ARGS   ?=
 PORT   ?= 6006
+FORMAT ?= onnx
 LOGS   ?=
 STAMP  := $(VENV)/.installed
 # .venv's packages with Lightning 2.5.6 in front of them (make test-lightning-2.5)
 OLDEST := .venv-lightning-2.5
 
-.PHONY: test-lightning-2.5 test-heavy test-docs help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval predict figures
+.PHONY: test-lightning-2.5 test-heavy test-docs help setup train sweep study studies report lessons tensorboard test test-e2e test-slow test-slurm slurm-up slurm-down lint format bench compare clean eval predict figures lr-find export
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -20,7 +21,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --quiet -e '.[dev,sweep]'
+	$(PY) -m pip install --quiet -e '.[dev,sweep,export]'
 	@touch $@
 
 setup: $(STAMP)  ## create .venv and install the project
@@ -103,6 +104,14 @@ eval: $(STAMP)  ## test a run's best checkpoint again: make eval RUN=logs/<lesso
 
 predict: $(STAMP)  ## your own pictures of digits: make predict RUN=logs/mnist_cnn/<run> IMAGES=a.png,b.jpg
 	$(PY) -m lightning_lessons.predict run="$(RUN)" images="$(IMAGES)"
+
+lr-find: $(STAMP)  ## Lightning's learning-rate finder: make lr-find LESSON=nonlinear_regression (curve, command)
+	$(PY) -m lightning_lessons.lr_find lesson=$(LESSON) $(ARGS)
+
+export: $(STAMP)  ## a run's network as a checked file: make export RUN=logs/<lesson>/<run> FORMAT=onnx|torchscript
+	@[ "$(FORMAT)" != onnx ] || $(PY) -c "import onnx, onnxscript, onnxruntime" 2>/dev/null || \
+	  $(PY) -m pip install --quiet -e '.[export]'
+	$(PY) -m lightning_lessons.export run="$(RUN)" format=$(FORMAT) $(ARGS)
 
 figures: $(STAMP)  ## short real runs -> docs/img/*.png (lesson figures and TensorBoard screenshots)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }

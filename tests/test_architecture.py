@@ -10,7 +10,7 @@ PACKAGE = ROOT / "src" / "lightning_lessons"
 LIBRARIES = ("lightning", "torch", "tensorboard", "hydra", "submitit", "torchmetrics", "omegaconf")
 # Glue that no public API offers, each piece named with its reason in its module (slurm/states.py).
 GLUE = {"slurm/states.py"}
-ENTRY_POINTS = {"train", "eval", "predict", "lessons", "report"}
+ENTRY_POINTS = {"train", "eval", "predict", "lessons", "report", "lr_find", "export"}
 
 
 def modules() -> dict[str, Path]:
@@ -99,9 +99,10 @@ def test_each_lesson_family_shows_its_training_step():
 
 def test_the_package_stays_small():
     # 6,296 lines before the stock core, 4,994 after it; the run record (resume checks, the folder lock,
-    # signals, untrusted files, front-door checks) brought it to ~5,560: growth beyond is noticed.
+    # signals, untrusted files, front-door checks) brought it to ~5,560, the learning-rate finder and the
+    # verified export (lr_find.py, export.py) to ~5,800: growth beyond is noticed.
     lines = sum(len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py"))
-    assert lines <= 5650, lines
+    assert lines <= 5880, lines
 
 
 def test_every_file_and_function_the_architecture_page_names_exists():
