@@ -140,7 +140,7 @@ def test_resuming_a_finished_run_refuses_and_keeps_its_results_then_trains_furth
     [
         (["resume=latest", "trainer.max_epoch=5"], "unknown config key 'trainer.max_epoch'"),
         (["lesson=nonlinear_regresion", "resume=latest"], "Could not find 'lesson/nonlinear_regresion'"),
-        (["-m", "resume=latest"], "does not combine with -m"),
+        (["-m", "resume=latest"], "nothing to resume: no sweep under"),
     ],
 )
 def test_a_bad_resume_command_line_is_one_error_line(args, expected, tmp_path):

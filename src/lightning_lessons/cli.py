@@ -18,6 +18,14 @@ from lightning_lessons.config import CONFIG_NAME, compose
 from lightning_lessons.errors import ConfigError, ResumeError, fail
 from lightning_lessons.results.checkpoints import resumable_checkpoint
 from lightning_lessons.results.runs import LAST, RESUMING, Run, log_folder_problem, newest_run, run_folder
+from lightning_lessons.results.sweep_resume import (
+    RESUME_SETS,
+    is_sweep,
+    latest_sweep,
+    resumed_search,
+    sweep_changes,
+    sweep_record,
+)
 from lightning_lessons.schema import check_config
 from lightning_lessons.slurm.cluster import cluster_problem
 from lightning_lessons.torchrun import job_id, job_id_problem
@@ -176,9 +184,9 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
     target = resume_target(args)
     if target is None:
         return args
-    if "-m" in args or "--multirun" in args:
-        raise ResumeError("resume continues one run; it does not combine with -m (multirun)")
     rest = without_resume(args)
+    if resumes_sweep(target, args):
+        return sweep_resume_arguments(target, rest)
     run = find_run(target, rest)
     if run.busy():
         raise ResumeError(f"{run.folder} is running now (another process holds its lock): let it finish")
@@ -209,6 +217,58 @@ def resume_arguments(argv: Sequence[str]) -> list[str]:
         )
     refuse_finished(run, cfg)
     return [*kept, *rest, *pinned_paths(run, cfg), f"hydra.run.dir='{run.folder.resolve()}'", RESUMING]
+
+
+def resumes_sweep(target: str, args: Sequence[str]) -> bool:
+    """A sweep's folder, or `latest` of a multirun (`-m`, or an Optuna search: `hparams_search=...`)."""
+    search = any(override_key(a) == "hparams_search" and not a.endswith("=null") for a in args)
+    if {"-m", "--multirun"} & set(args) or search:
+        return True
+    return target != "latest" and is_sweep(Path(target))
+
+
+def sweep_resume_arguments(target: str, rest: Sequence[str]) -> list[str]:
+    """The sweep's own overrides, new ones on top (refused if they change the sweep), its folder as
+    Hydra's sweep dir and `ckpt_path=last`: each job then continues its own folder
+    (results/sweep_resume.py). An Optuna search runs only the trials it still lacks."""
+    given = [a for a in rest if a not in ("-m", "--multirun")]
+    if target == "latest":
+        cfg = composed(fixed_overrides(given))
+        folder = latest_sweep(cfg.paths.log_dir, cfg.lesson_name)
+    else:
+        folder = Path(target)
+    record = sweep_record(folder)
+    if Run(folder).busy():
+        raise ResumeError(f"{folder} is running now (another process holds its lock): let it finish")
+    typed = {override_key(a) for a in given}
+    kept = [o for o in [*record.overrides, *record.hydra_overrides] if override_key(o) not in typed]
+    args = [a for a in [*kept, *given] if override_key(a) not in RESUME_SETS]
+    fixed = fixed_overrides(args)
+    try:
+        cfg = compose([*fixed, f"hydra.sweep.dir={folder.resolve()}"], with_hydra=True)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise ConfigError(check_command_line(fixed) or str(error)) from None
+    task = [o for o in args if not override_key(o).startswith("hydra")]
+    changed = sweep_changes(record, task, cfg.hydra.sweeper)
+    if changed:
+        raise ResumeError(
+            f"{folder} was started as another sweep: a resume cannot change {', '.join(changed)}. Resume "
+            f"it with the command line that started it, or with -m resume={folder} alone"
+        )
+    args += [f"hydra.sweep.dir='{folder.resolve()}'", RESUMING]
+    if "n_trials" in cfg.hydra.sweeper:  # an Optuna search: its study says which trials are left
+        search = resumed_search(folder, cfg.hydra.sweeper)
+        args = [a for a in args if override_key(a) not in {override_key(o) for o in search}] + search
+    return ["-m", *args]
+
+
+def fixed_overrides(overrides: Sequence[str]) -> list[str]:
+    """The overrides that set one value (not `seed=1,2` or `lr=interval(...)`), which compose takes."""
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in overrides if not a.startswith("-")])
+    except HydraException as error:
+        raise ConfigError(str(error)) from None
+    return [o.input_line for o in parsed if not o.is_sweep_override()]
 
 
 def _flat(node: object, prefix: str) -> dict[str, object]:
