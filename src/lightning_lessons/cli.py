@@ -28,7 +28,7 @@ from lightning_lessons.results.sweep_resume import (
 )
 from lightning_lessons.schema import check_config
 from lightning_lessons.slurm.cluster import cluster_problem
-from lightning_lessons.torchrun import job_id, job_id_problem
+from lightning_lessons.torchrun import job_id, job_id_problem, restart_problem
 
 
 def override_key(override: str) -> str:
@@ -330,7 +330,7 @@ def torchrun_problem(argv: Sequence[str], folder: str | None) -> str | None:
     """A torchrun job's folder (`torchrun-<id>`, or hydra.run.dir) is new, or holds an unfinished run
     of the same settings, which the job continues (torchrun restarted it, or the command ran again).
     Every process asks before Hydra writes there, and before any of them trains (torchrun.py)."""
-    problem = job_id_problem() if folder is None else None
+    problem = restart_problem() or (job_id_problem() if folder is None else None)
     if problem:
         return problem
     cfg = composed(argv, with_hydra=True)

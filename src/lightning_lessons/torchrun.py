@@ -38,12 +38,25 @@ def job_id_problem() -> str | None:
     return None
 
 
+def restart_problem() -> str | None:
+    """Why processes that torchrun restarted cannot form their group again, or None. torch 2.14's
+    torchrun hands them the store it shares with its processes, still holding the previous attempt's
+    addresses: gloo then waits for peers that are gone (pytorch/pytorch#135712, #167288)."""
+    restarts = int(os.environ.get("TORCHELASTIC_RESTART_COUNT") or 0)
+    if restarts == 0 or os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return None
+    return (
+        f"torchrun restarted this job (restart {restarts}) through the store it shares with its processes, "
+        "where the previous attempt's addresses stay: the group cannot form again. For restarts, start "
+        "torchrun with TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 and the c10d rendezvous (docs/torchrun.md)"
+    )
+
+
 def continued_checkpoint(last: Path) -> str | None:
     """The run's `last.ckpt` under torchrun: the job was restarted (a process died) or started again
     with the same id, and continues where the run stands (cli.torchrun_problem let it)."""
     if job_id() is None or not last.is_file():
         return None
     if os.environ.get("RANK", "0") == "0":  # said once for all the job's processes
-        restarts = int(os.environ.get("TORCHELASTIC_RESTART_COUNT") or 0)
-        log.info(f"torchrun job {job_id()} (restart {restarts}) continues its run from {last}")
+        log.info(f"torchrun job {job_id()} continues its run from {last}")
     return str(last)
