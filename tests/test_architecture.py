@@ -101,9 +101,10 @@ def test_the_package_stays_small():
     # 6,296 lines before the stock core, 4,994 after it; the run record (resume checks, the folder lock,
     # signals, untrusted files, front-door checks) brought it to ~5,560, the learning-rate finder and the
     # verified export (lr_find.py, export.py) to ~5,800, sweeps that resume (results/sweep_resume.py and
-    # its command line in cli.py) by ~250 more: growth beyond is noticed.
+    # its command line in cli.py) by ~250 more, torchrun's one folder and restarts (torchrun.py and its
+    # folder check in cli.py) by ~100: growth beyond is noticed.
     lines = sum(len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py"))
-    assert lines <= 6130, lines
+    assert lines <= 6230, lines
 
 
 def test_every_file_and_function_the_architecture_page_names_exists():
