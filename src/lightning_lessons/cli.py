@@ -26,9 +26,9 @@ from lightning_lessons.results.sweep_resume import (
     sweep_changes,
     sweep_record,
 )
+from lightning_lessons.results.torchrun import job_id, job_id_problem, restart_problem
 from lightning_lessons.schema import check_config
 from lightning_lessons.slurm.cluster import cluster_problem
-from lightning_lessons.torchrun import job_id, job_id_problem, restart_problem
 
 
 def override_key(override: str) -> str:

@@ -28,8 +28,8 @@ from lightning_lessons.results.runinfo import print_config_tree, save_run_info
 from lightning_lessons.results.runs import RESUMING, Run
 from lightning_lessons.results.summary import finish_run, job_line, record_failure, record_interruption
 from lightning_lessons.results.sweep_resume import resumed_job
+from lightning_lessons.results.torchrun import continued_checkpoint
 from lightning_lessons.slurm.requeue import requeue_if_stopped, requeued_checkpoint
-from lightning_lessons.torchrun import continued_checkpoint
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:

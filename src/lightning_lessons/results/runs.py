@@ -1,6 +1,7 @@
 """The one owner of a run folder's layout: what lives where, and how runs are found again.
 
-    <log_dir>/<lesson>/<date>_<time>_<pid>/          one run (under srun: <lesson>/slurm-<job>.<step>/;
+    <log_dir>/<lesson>/<date>_<time>_<pid>/          one run (under srun: <lesson>/slurm-<job>.<step>/,
+                                                     under torchrun: <lesson>/torchrun-<job id>/;
                                                      a sweep's jobs: <lesson>/multiruns/<sweep>/<n>/)
         .hydra/config.yaml  .hydra/overrides.yaml   the config it ran with, what was typed
         checkpoints/best.ckpt  checkpoints/last.ckpt
