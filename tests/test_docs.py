@@ -32,7 +32,7 @@ EXCLUDED = (
     (r"make tensorboard|tensorboard --logdir", "a server that runs until it is stopped"),
     (r"make format\b", "rewrites the sources"),
     (r"\bapt-get\b|\bsudo\b|pip install", "installs system or network packages"),
-    (r"make bench\s*($|#)|NAME=optimizers_mnist|bench_histograms", "takes minutes on a CPU"),
+    (r"make bench\s*($|#)|NAME=(optimizers|optimizers_mnist|landscape)\b|bench_histograms", "takes minutes"),
 )
 MNIST_LESSONS = ("mnist_cnn", "denoise_mlp", "denoise_conv", "transfer_fashion")
 MNIST_SHORT = {
@@ -41,7 +41,8 @@ MNIST_SHORT = {
     "+trainer.limit_val_batches": "2",
     "+trainer.limit_test_batches": "2",
 }
-TRAINS = re.compile(r"make (train|sweep|study|compare|lr-find)\b|lightning_lessons\.(train|lr_find)\b")
+# Studies are not shortened: each run sets the length it compares.
+TRAINS = re.compile(r"make (train|sweep|compare|lr-find)\b|lightning_lessons\.(train|lr_find)\b")
 
 
 def without_comment(line: str) -> str:
@@ -80,7 +81,7 @@ def shortened(command: str) -> str:
     settings: dict[str, str] = {}
     if "hparams_search=" in command:
         settings["hydra.sweeper.n_trials"] = "2"
-    if lesson in MNIST_LESSONS and "make study" not in command:
+    if lesson in MNIST_LESSONS:
         settings.update(MNIST_SHORT)
     else:
         given = re.search(r"\bepochs=(\d+)", command)
@@ -99,7 +100,8 @@ def shortened(command: str) -> str:
         return re.sub(r"ARGS=(['\"])", rf"ARGS=\1{' '.join(added)} ", command, count=1)
     if command.startswith("make "):
         return f"{command} ARGS='{' '.join(added)}'"
-    return f"{command} {' '.join(added)}"
+    # Right after the module: before any --flag that takes no overrides after it.
+    return re.sub(r"(lightning_lessons\.\w+)", rf"\1 {' '.join(added)}", command, count=1)
 
 
 def with_runs(command: str, scratch: Path) -> str:
