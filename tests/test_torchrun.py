@@ -105,6 +105,8 @@ def test_the_processes_of_a_torchrun_job_write_one_run_folder(one_node, monkeypa
     # The same job id again: the folder holds a finished run, and every process refuses before Hydra
     # writes there (their check, asked here).
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", one_node.name.removeprefix("torchrun-"))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     problem = run_dir_problem(
         [*LESSON, *DDP_CPU, "trainer.devices=2", f"paths.log_dir={one_node.parents[1]}"]
     )
@@ -188,7 +190,7 @@ def logged_steps(events_file: Path) -> list[int]:
     return [event.step for event in accumulator.Scalars("train/loss")]
 
 
-def test_a_torchrun_job_with_no_id_or_a_restart_its_group_cannot_survive_is_refused_in_one_line(
+def test_a_torchrun_job_without_an_id_a_matching_trainer_or_a_restart_that_can_work_is_refused(
     monkeypatch, tmp_path
 ):
     argv = [*LESSON, f"paths.log_dir={tmp_path}"]
@@ -198,12 +200,18 @@ def test_a_torchrun_job_with_no_id_or_a_restart_its_group_cannot_survive_is_refu
     assert "torchrun --rdzv-id=../elsewhere cannot name a run folder" in run_dir_problem(argv)
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job-1")
     assert run_dir_problem(argv) is None
+    # Two processes of one node, and a trainer of one device (the default) or of -1 (trainer=ddp's GPUs).
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    for trainer in ([], ["trainer=ddp", "trainer.accelerator=cpu"]):
+        assert "set trainer=ddp trainer.devices=2 trainer.num_nodes=1" in run_dir_problem([*argv, *trainer])
+    assert run_dir_problem([*argv, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]) is None
     # A restart through the store torchrun shares with its processes: gloo would wait for ever.
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
     monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "True")
     assert "start torchrun with TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1" in run_dir_problem(argv)
     monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "False")
-    assert run_dir_problem(argv) is None
+    assert run_dir_problem([*argv, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]) is None
     assert not any(tmp_path.iterdir())  # asked before Hydra: nothing was written
 
 

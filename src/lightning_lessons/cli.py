@@ -26,7 +26,7 @@ from lightning_lessons.results.sweep_resume import (
     sweep_changes,
     sweep_record,
 )
-from lightning_lessons.results.torchrun import job_id, job_id_problem, restart_problem
+from lightning_lessons.results.torchrun import job_id, job_id_problem, restart_problem, trainer_problem
 from lightning_lessons.schema import check_config
 from lightning_lessons.slurm.cluster import cluster_problem
 
@@ -334,6 +334,9 @@ def torchrun_problem(argv: Sequence[str], folder: str | None) -> str | None:
     if problem:
         return problem
     cfg = composed(argv, with_hydra=True)
+    problem = trainer_problem(cfg.trainer.devices, cfg.trainer.get("num_nodes", 1))
+    if problem:
+        return problem
     run = Run(Path(folder or cfg.hydra.run.dir))
     if not run.last.is_file():
         return None

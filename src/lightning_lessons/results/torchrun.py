@@ -38,6 +38,19 @@ def job_id_problem() -> str | None:
     return None
 
 
+def trainer_problem(devices: object, num_nodes: object) -> str | None:
+    """Lightning's processes must be torchrun's (it refuses a product of devices and nodes other than the
+    world size, with a traceback in every process): said once, before any folder exists."""
+    world, local = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    if isinstance(devices, int) and isinstance(num_nodes, int) and devices * num_nodes == world:
+        return None
+    return (
+        f"torchrun started {world} processes, {local} a node, and the trainer asks for trainer.devices="
+        f"{devices} on trainer.num_nodes={num_nodes}: set trainer=ddp trainer.devices={local} "
+        f"trainer.num_nodes={world // local} (and trainer.accelerator=cpu without GPUs)"
+    )
+
+
 def restart_problem() -> str | None:
     """Why processes that torchrun restarted cannot form their group again, or None. torch 2.14's
     torchrun hands them the store it shares with its processes, still holding the previous attempt's
