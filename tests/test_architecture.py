@@ -102,9 +102,10 @@ def test_the_package_stays_small():
     # signals, untrusted files, front-door checks) brought it to ~5,560, the learning-rate finder and the
     # verified export (lr_find.py, export.py) to ~5,800, sweeps that resume (results/sweep_resume.py and
     # its command line in cli.py) by ~250 more, torchrun's one folder and restarts (torchrun.py and its
-    # folder check in cli.py) by ~125: growth beyond is noticed.
+    # folder check in cli.py) by ~125, the loss surface and histograms (~245), the console record, the
+    # scheduler and predict's run= (~60): 6,547. Growth beyond is noticed.
     lines = sum(len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py"))
-    assert lines <= 6255, lines
+    assert lines <= 6600, lines
 
 
 def test_every_file_and_function_the_architecture_page_names_exists():

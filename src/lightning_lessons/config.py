@@ -8,6 +8,8 @@ from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -70,6 +72,11 @@ def slurm_gpus(accelerator: str, devices: object) -> int | None:
     if not isinstance(devices, int) or devices < 1:
         raise ValueError(f"on SLURM, set trainer.devices to the number of GPUs per node, not {devices!r}")
     return devices
+
+
+def in_sweep() -> bool:
+    """Whether this process runs a job of a Hydra multirun (a sweep, a search, a study)."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def register_resolvers() -> None:

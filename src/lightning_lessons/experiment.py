@@ -8,14 +8,13 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
-from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig
 
+from lightning_lessons.config import in_sweep
 from lightning_lessons.errors import ConfigError
 from lightning_lessons.schema import check_config
 
@@ -99,11 +98,18 @@ def check_launch(trainer: L.Trainer) -> None:
         and not strategy.cluster_environment.creates_processes_externally
         and strategy.launcher is not None
         and not strategy.launcher.is_interactive_compatible  # `ddp_fork` is; `ddp` and `ddp_spawn` are not
-        and HydraConfig.initialized()
-        and HydraConfig.get().mode == RunMode.MULTIRUN
+        and in_sweep()
     ):
         raise ConfigError(
             "strategy 'ddp' starts its processes by running the command line again, which under -m "
             "is the whole sweep: use trainer.strategy=ddp_fork (trainer=ddp_cpu on the CPU), "
             "or hydra/launcher=slurm, where SLURM starts the processes"
         )
+
+
+def leave_process_group() -> None:
+    """A run of several processes ends together: each waits for the others, then leaves the group (one
+    srun DDP task was seen to abort when left to Lightning's exit handler)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()

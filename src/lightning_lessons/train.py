@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from lightning_lessons.callbacks.interrupt import InterruptCheckpoint, signals_reach_every_process
 from lightning_lessons.cli import check_command_line, resume_arguments, resumed_folder, run_dir_problem
-from lightning_lessons.config import CONF_DIR, CONFIG_NAME, register_resolvers
+from lightning_lessons.config import CONF_DIR, CONFIG_NAME, in_sweep, register_resolvers
 from lightning_lessons.errors import TrainingDiverged, UserError, fail, user_error
-from lightning_lessons.experiment import build
+from lightning_lessons.experiment import build, leave_process_group
 from lightning_lessons.results.checkpoints import checkpoint_to_resume, load_weights, read_checkpoint
 from lightning_lessons.results.console import console_recorded
 from lightning_lessons.results.runinfo import print_config_tree, save_run_info
@@ -58,9 +55,7 @@ def undo_start(cfg: DictConfig, run: Run) -> None:
     if cfg.ckpt_path == "last":
         if RESUMED_FILES is not None:
             run.restore(RESUMED_FILES)
-    elif run.checkpoint() is None and not (
-        HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-    ):
+    elif run.checkpoint() is None and not in_sweep():
         shutil.rmtree(run.folder, ignore_errors=True)
         lesson_folder = Path(cfg.paths.log_dir) / cfg.lesson_name
         if run.folder.parent.resolve() == lesson_folder.resolve():
@@ -100,11 +95,7 @@ def fit_and_record(cfg: DictConfig, run: Run) -> dict[str, Any]:
         for results in trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False):
             metrics.update({name: float(value) for name, value in sorted(results.items())})
     result = finish_run(cfg, trainer, model, datamodule, metrics, run)
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        # A run of several processes ends together: each waits for the others, then leaves the group
-        # (one srun DDP task was seen to abort when left to Lightning's exit handler).
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    leave_process_group()
     return result
 
 
@@ -113,27 +104,23 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     # The return value is what a Hydra sweeper (e.g. Optuna) optimises: the monitored metric. None,
     # never NaN, for a failed or diverged run: the Optuna sweeper records a trial without a value as
     # failed and goes on, while a NaN stops the whole search (it tells Optuna "failed" with the value).
-    run, sweep = Run(Path(cfg.paths.output_dir)), HydraConfig.get().mode == RunMode.MULTIRUN
-    if rank_zero_only.rank != 0:
-        return train_or_explain(cfg)
-    with console_recorded(run.log_path, echo=not sweep):
-        value = train_or_explain(cfg)
-    if sweep:
+    run, main_process = Run(Path(cfg.paths.output_dir)), rank_zero_only.rank == 0
+    with console_recorded(run.log_path, echo=not in_sweep()) if main_process else nullcontext():
+        value = train_or_explain(cfg, run)
+    if in_sweep() and main_process:
         print(job_line(run, cfg.monitor), flush=True)
     return value
 
 
-def train_or_explain(cfg: DictConfig) -> float | None:
+def train_or_explain(cfg: DictConfig, run: Run) -> float | None:
     try:
         value = train(cfg)["metrics"].get(cfg.monitor)
         return value if value is not None and math.isfinite(value) else None
     except Exception as error:
         mistake = user_error(error)
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            # Hydra stops a sweep at its first failed job; record this one and let the others run.
-            # The sweep's table (results/sweeps.py) shows the failure and ends with a non-zero exit.
+        if in_sweep():  # Hydra stops a sweep at its first failed job: record this one, let the others run
             message = str(mistake) if mistake is not None else f"{type(error).__name__}: {error}"
-            record_failure(cfg, error, message, Run(Path(cfg.paths.output_dir)))
+            record_failure(cfg, error, message, run)  # the sweep's table shows it, and exits non-zero
             return None
         if mistake is None:
             raise

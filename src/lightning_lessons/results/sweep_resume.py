@@ -14,11 +14,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from lightning_lessons.config import in_sweep
 from lightning_lessons.errors import ResumeError, UserError
 from lightning_lessons.results.checkpoints import checkpoint_to_resume
 from lightning_lessons.results.runs import LOCK, MULTIRUNS, RESUMING, Run, saved_yaml
@@ -149,7 +148,7 @@ def resumed_job(cfg: DictConfig, run: Run) -> dict[str, Any] | None:
     """A job of a resumed sweep, by what its folder holds. Finished: its record, and it is not run again.
     Interrupted or killed with a last.ckpt: None, and it continues from there (`ckpt_path=last`).
     Failed, or stopped with no last.ckpt to continue from: None, and it runs anew in an emptied folder."""
-    if cfg.ckpt_path != "last" or not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+    if cfg.ckpt_path != "last" or not in_sweep():
         return None
     record = run.metrics() or {}
     if record.get("status") == "completed":
