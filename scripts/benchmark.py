@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import os
 import statistics
 import tempfile
@@ -34,6 +33,7 @@ from lightning_lessons.config import compose
 from lightning_lessons.data import MNISTDataModule, TensorLoader
 from lightning_lessons.data.mnist import local_data_dir
 from lightning_lessons.errors import UserError, fail
+from lightning_lessons.experiment import quiet_lightning_lines
 from lightning_lessons.lessons import lesson_names
 from lightning_lessons.schema import AT_LEAST_ONE, Bound
 from lightning_lessons.twins import run_twin
@@ -162,8 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         "overrides", nargs="*", help="Hydra overrides for every run, e.g. model.optimizer.fused=false"
     )
     args = parser.parse_args(argv)
-    for name in ("lightning.pytorch", "lightning.fabric"):  # their banners: the table is the output
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_lightning_lines()  # Lightning's banners: the table is the output
     checked_overrides(args.lessons, args.steps, args.data_dir, args.overrides)
     has_mnist = (Path(args.data_dir) / "MNIST" / "raw").is_dir()
 

@@ -35,6 +35,13 @@ class NoAdverts(logging.Filter):
         return not str(record.msg).startswith("💡 Tip")
 
 
+def quiet_lightning_lines() -> None:
+    """For tools that Hydra's job logging does not configure (lr-find, bench): Lightning's info lines
+    off, as `train` has them (conf/hydra/default.yaml)."""
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def quiet_lightning() -> None:
     """Keep the console to what a learner needs."""
     for pattern in IRRELEVANT_WARNINGS:

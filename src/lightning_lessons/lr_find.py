@@ -8,6 +8,7 @@ suggestion is printed. Nothing of the lesson's runs changes: the model is restor
 
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from lightning_lessons.callbacks.plots import figure_axes
 from lightning_lessons.cli import check_command_line, composed, override_key, parse_key_values
 from lightning_lessons.config import compose, stamp
 from lightning_lessons.errors import ConfigError, run_or_explain
-from lightning_lessons.experiment import build
+from lightning_lessons.experiment import build, quiet_lightning_lines
 from lightning_lessons.lessons import lesson_names
 
 LR = "model.optimizer.lr"  # where every lesson's learning rate lives
@@ -116,6 +117,9 @@ def write_curve(finder: object, folder: Path, title: str, command: str) -> None:
 
 def main() -> None:
     settings, overrides = parse_key_values(sys.argv[1:], known=("num_training", "min_lr", "max_lr", "mode"))
+    quiet_lightning_lines()
+    # Lightning's lr_find restores the temporary checkpoint it wrote itself, without weights_only.
+    warnings.filterwarnings("ignore", message=r".*`weights_only` was not set.*")
     found = run_or_explain(lambda: find_lr(overrides, settings))
     print(f"suggested learning rate: {found.lr:g}")
     print(f"curve: {found.folder / 'lr_find.png'} (and TensorBoard: make tensorboard)")
