@@ -100,8 +100,8 @@ def shortened(command: str) -> str:
         return re.sub(r"ARGS=(['\"])", rf"ARGS=\1{' '.join(added)} ", command, count=1)
     if command.startswith("make "):
         return f"{command} ARGS='{' '.join(added)}'"
-    # Right after the module: before any --flag that takes no overrides after it.
-    return re.sub(r"(lightning_lessons\.\w+)", rf"\1 {' '.join(added)}", command, count=1)
+    head, flag, tail = command.partition(" --")  # before a trailing flag such as --cfg job
+    return f"{head} {' '.join(added)}{flag}{tail}"
 
 
 def with_runs(command: str, scratch: Path) -> str:
