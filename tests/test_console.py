@@ -51,6 +51,7 @@ def test_a_default_run_prints_what_runs_progress_results_and_where(tmp_path):
     assert_log_is_console(completed, run)
 
 
+@pytest.mark.heavy
 def test_the_config_tree_is_shown_when_asked_and_never_cut(tmp_path):
     completed = cli(*C1, "print_config=true", f"paths.log_dir={tmp_path}")
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -62,6 +63,7 @@ def test_the_config_tree_is_shown_when_asked_and_never_cut(tmp_path):
     assert_log_is_console(completed, run)
 
 
+@pytest.mark.heavy
 def test_lightnings_own_lines_come_back_when_asked(tmp_path):
     completed = cli(*C1, "hydra.verbose=lightning", f"paths.log_dir={tmp_path}")
     assert completed.returncode == 0, completed.stderr[-2000:]

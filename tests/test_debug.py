@@ -69,7 +69,7 @@ def test_debug_profile_reports_where_the_time_went(run_lesson):
 
 
 def test_config_tree_and_run_info_are_printed_and_saved(run_lesson, capsys):
-    _, run_dir = run_lesson("two_layer_net_autograd", "tags=[smoke,lr-study]", "seed=7")
+    _, run_dir = run_lesson("two_layer_net_autograd", "tags=[smoke,lr-study]", "seed=7", "print_config=true")
     printed = capsys.readouterr().out
     assert "config of two_layer_net_autograd" in printed
     for branch in ("data", "model", "trainer", "callbacks", "run"):

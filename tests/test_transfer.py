@@ -1,7 +1,6 @@
 """Transfer learning (T1) on tiny IDX files: Fashion-MNIST with few labels, V1's features transferred."""
 
 import gzip
-import logging
 import re
 
 import pytest
@@ -61,17 +60,16 @@ def transfer_config(source, output_dir, *overrides):
     )
 
 
-def test_transfer_and_scratch_are_compared_in_one_run(source, tmp_path, caplog):
+def test_transfer_and_scratch_are_compared_in_one_run(source, tmp_path, capsys):
     run_dir = tmp_path / "run"
-    with caplog.at_level(logging.INFO, logger="lightning_lessons.results.summary"):
-        result = train(transfer_config(source, run_dir, *NO_CHECKPOINTS))
+    result = train(transfer_config(source, run_dir, *NO_CHECKPOINTS))
     metrics = result["metrics"]
     for stage in ("val", "test"):
         # Two networks, trained side by side from different first layers, reach different losses.
         assert metrics[f"{stage}/loss"] != metrics[f"{stage}/loss_scratch"]
         gain = metrics[f"{stage}/acc"] - metrics[f"{stage}/acc_scratch"]
         assert metrics[f"{stage}/acc_gain"] == pytest.approx(gain, abs=1e-6)
-    summary = caplog.text
+    summary = capsys.readouterr().out
     assert "transfer_fashion" in summary and "test/acc_scratch" in summary and "test/acc_gain" in summary
     tags = set(events(run_dir).Tags()["scalars"])
     assert {"train/loss_scratch", "val/acc", "val/acc_scratch", "val/acc_gain", "test/acc_gain"} <= tags
