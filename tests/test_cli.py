@@ -84,6 +84,7 @@ def test_run_folder_names_of_two_processes_in_the_same_second_differ():
     assert names[0] != names[1]
 
 
+@pytest.mark.heavy  # two processes at once
 def test_two_runs_started_together_get_their_own_folders(tmp_path):
     args = ["lesson=two_layer_net_manual", "epochs=3", f"paths.log_dir={tmp_path}"]
     command = [sys.executable, "-m", "lightning_lessons.train", *args]

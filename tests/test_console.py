@@ -29,6 +29,7 @@ def assert_log_is_console(completed: subprocess.CompletedProcess[str], run: Run)
     assert sorted(lines(run.log_path.read_text())) == sorted(shown)
 
 
+@pytest.mark.heavy
 def test_a_default_run_prints_what_runs_progress_results_and_where(tmp_path):
     completed = cli(*R2, f"paths.log_dir={tmp_path}")
     assert completed.returncode == 0, completed.stderr[-2000:]

@@ -109,6 +109,7 @@ R4 = (
 )
 
 
+@pytest.mark.heavy  # three runs, each a process of its own
 def test_resuming_a_finished_run_refuses_and_keeps_its_results_then_trains_further_on_request(tmp_path):
     assert cli(*R4, "seed=3", f"paths.log_dir={tmp_path}").returncode == 0
     run = only_run(tmp_path, "nonlinear_regression")
