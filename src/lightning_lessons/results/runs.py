@@ -134,12 +134,12 @@ class Run:
         for name in self.files().keys() - files.keys():
             (self.folder / name).unlink()
         for name, content in files.items():
+            # Always a new file under the old name: what is still open on the old one (the log
+            # handlers, the console's copy in train.log) writes there, not into the restored run.
             path = self.folder / name
-            if not path.is_file() or path.read_bytes() != content:
-                # A new file under the old name: a log handler still open on the old one writes there.
-                partial = path.with_name(f".{path.name}.restore")
-                partial.write_bytes(content)
-                os.replace(partial, path)
+            partial = path.with_name(f".{path.name}.restore")
+            partial.write_bytes(content)
+            os.replace(partial, path)
 
     def is_run(self) -> bool:
         return self.config_path.is_file()
