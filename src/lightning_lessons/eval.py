@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lightning_lessons.cli import apply_overrides, parse_key_values
 from lightning_lessons.errors import ConfigError, run_or_explain
-from lightning_lessons.experiment import Experiment, build
+from lightning_lessons.experiment import Experiment, build, quiet_lightning_lines
 from lightning_lessons.results.checkpoints import load_weights, read_checkpoint
 from lightning_lessons.results.runs import Run, chosen
 from lightning_lessons.results.tables import aligned
@@ -54,7 +54,7 @@ def tested_metrics(found: Run, checkpoint: Path, overrides: list[str] = ()) -> d
 
 def main() -> None:
     settings, overrides = parse_key_values(sys.argv[1:], known=("run", "ckpt_path"))
-
+    quiet_lightning_lines()
     run, checkpoint = run_or_explain(lambda: chosen(settings.get("run"), settings.get("ckpt_path"), USAGE))
     metrics = run_or_explain(lambda: tested_metrics(run, checkpoint, overrides))
     logged = (run.metrics() or {}).get("metrics", {})

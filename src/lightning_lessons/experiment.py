@@ -36,8 +36,8 @@ class NoAdverts(logging.Filter):
 
 
 def quiet_lightning_lines() -> None:
-    """For tools that Hydra's job logging does not configure (lr-find, bench): Lightning's info lines
-    off, as `train` has them (conf/hydra/default.yaml)."""
+    """For tools that Hydra's job logging does not configure (eval, compare, export, lr-find, bench):
+    Lightning's info lines off, as `train` has them (conf/hydra/default.yaml)."""
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
 

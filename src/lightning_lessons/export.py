@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from lightning_lessons.cli import parse_key_values
 from lightning_lessons.errors import ConfigError, fail, run_or_explain
 from lightning_lessons.eval import restored
+from lightning_lessons.experiment import quiet_lightning_lines
 from lightning_lessons.results.runs import chosen
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -80,6 +81,7 @@ def export(run: str | None, ckpt_path: str | None, kind: str) -> tuple[Path, str
 
 def main() -> None:
     settings, extra = parse_key_values(sys.argv[1:], known=("run", "ckpt_path", "format"))
+    quiet_lightning_lines()
     if extra:
         fail(f"unknown: {' '.join(extra)}; {USAGE}")
     kind = settings.get("format", "onnx")

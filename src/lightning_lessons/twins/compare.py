@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from lightning_lessons.cli import check_command_line
 from lightning_lessons.config import compose, register_resolvers
 from lightning_lessons.errors import fail, run_or_explain
-from lightning_lessons.experiment import build
+from lightning_lessons.experiment import build, quiet_lightning_lines
 from lightning_lessons.results.tables import aligned
 from lightning_lessons.twins import TwinRun, run_twin
 from lightning_lessons.twins.common import WARMUP
@@ -103,6 +103,7 @@ def compare(overrides: list[str]) -> tuple[TwinRun, TwinRun]:
 def main(argv: list[str] | None = None) -> None:
     """Check the overrides as `train` does, then run both and print the table."""
     register_resolvers()
+    quiet_lightning_lines()
     overrides = ["print_config=false", *(sys.argv[1:] if argv is None else argv)]
     problem = check_command_line(overrides)
     if problem:
