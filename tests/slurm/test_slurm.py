@@ -173,6 +173,7 @@ def test_ddp_with_processes_started_by_srun_trains_like_one_process(slurm, tmp_p
         "trainer.accelerator=cpu",
         "trainer.devices=2",
         f"paths.log_dir={tmp_path / 'ddp'}",
+        "hydra.verbose=lightning",  # Lightning's own line that names the processes it started with
     )
     srun = subprocess.run(
         ["srun", "-N1", "--ntasks-per-node=2", "--cpus-per-task=1", *TRAIN, *lesson, *two_processes],
