@@ -83,12 +83,12 @@ def finish_run(
             "checkpoint": checkpoint.best_model_path if checkpoint is not None else None,
         },
     }
-    final = {f"final/{name}": value for name, value in metrics.items()}
+    settings, final = hyperparameters(cfg), {f"final/{name}": value for name, value in metrics.items()}
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):  # its HParams view pairs the settings with these
-            logger.log_hyperparams(hyperparameters(cfg), final)
+            logger.log_hyperparams(settings, final)
         else:
-            logger.log_hyperparams(hyperparameters(cfg))
+            logger.log_hyperparams(settings)
             logger.log_metrics(final, step=steps)
         logger.finalize("success")
     if trainer.is_global_zero:
